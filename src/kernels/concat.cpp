@@ -1,0 +1,43 @@
+// Concat along channels: each output pixel is the inputs' pixels side by side.
+#include <cstring>
+
+#include "kernels/kernel.h"
+
+namespace coinfer::kernels {
+
+namespace {
+
+class Concat : public Kernel {
+ public:
+  explicit Concat(const graph::Node& n) : n_(n) {}
+
+  Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
+             Context& ctx) override {
+    for (const BandView& v : in)
+      if (!v.holds(rows)) return errorf("Concat '{}': input band lacks rows", n_.name);
+    const int W = out.shape.w, C = out.shape.c;
+    parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
+      int r = rows.lo + int(i);
+      int off = 0;
+      for (const BandView& v : in) {
+        const int c = v.shape.c;
+        const float* s = v.row(r);
+        float* d = out.row(r) + off;
+        for (int x = 0; x < W; ++x) std::memcpy(d + int64_t(x) * C, s + int64_t(x) * c, size_t(c) * 4);
+        off += c;
+      }
+    });
+    return ok_status();
+  }
+
+ private:
+  const graph::Node& n_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_concat_kernel(const graph::Graph& g, int id) {
+  return std::make_unique<Concat>(g.nodes[size_t(id)]);
+}
+
+}  // namespace coinfer::kernels

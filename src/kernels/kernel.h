@@ -1,0 +1,83 @@
+// Kernels: one per graph node, created once per model (weights packed once),
+// then run any number of times on any band of output rows.
+//
+// Contract of Kernel::run: produce output rows `rows` of the node into `out`
+// (which holds at least those rows). Each input view holds every row that
+// graph::input_rows() asks for; for Conv that includes the zero rows beyond
+// the image border (padding is real rows, so a band and the whole frame run
+// the exact same arithmetic). All other ops handle image borders themselves
+// and are only given rows inside [0, H).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <pthreadpool.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace coinfer::kernels {
+
+enum class Backend : uint8_t { Xnnpack, Reference, Count };
+const char* backend_name(Backend b);
+
+// Rows [row0, row0 + rows) of a value whose full shape is `shape`, NHWC.
+struct BandView {
+  Shape shape;
+  int row0 = 0;
+  int rows = 0;
+  float* data = nullptr;
+
+  float* row(int r) const { return data + int64_t(r - row0) * shape.row_elements(); }
+  float* at(int r, int x) const { return row(r) + int64_t(x) * shape.c; }
+  bool holds(Rows r) const { return r.empty() || (r.lo >= row0 && r.hi <= row0 + rows); }
+};
+
+struct Context {
+  pthreadpool_t pool = nullptr;  // null: run on the calling thread
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
+                     Context& ctx) = 0;
+};
+
+// Creates the kernel for node `id` of `g` on `backend`. Ops without a
+// backend-specific version share one portable implementation.
+Result<std::unique_ptr<Kernel>> make_kernel(const graph::Graph& g, int id, Backend backend);
+
+// Runs fn(i) for i in [0, n), in parallel on the context's pool.
+template <typename F>
+void parallel_for(Context& ctx, size_t n, const F& fn) {
+  if (ctx.pool == nullptr || n < 2) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+  } else {
+    pthreadpool_parallelize_1d(ctx.pool, fn, n);
+  }
+}
+
+// Applies a fused or standalone activation in place on n floats.
+void apply_activation(const graph::Node& n, float* data, size_t count);
+
+// The portable kernels (shared by all backends), one file each.
+std::unique_ptr<Kernel> make_pool_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_global_pool_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_binary_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_unary_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_concat_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_flatten_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_softmax_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_pad_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_resize_kernel(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_space_to_depth_kernel(const graph::Graph& g, int id);
+// Backend-specific kernels.
+Result<std::unique_ptr<Kernel>> make_conv_xnnpack(const graph::Graph& g, int id);
+Result<std::unique_ptr<Kernel>> make_dense_xnnpack(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_conv_reference(const graph::Graph& g, int id);
+std::unique_ptr<Kernel> make_dense_reference(const graph::Graph& g, int id);
+
+}  // namespace coinfer::kernels

@@ -1,0 +1,40 @@
+// Nearest-neighbour upsampling by an integer factor: out(y, x) = in(y/f, x/f).
+#include <cstring>
+
+#include "kernels/kernel.h"
+
+namespace coinfer::kernels {
+
+namespace {
+
+class Resize : public Kernel {
+ public:
+  explicit Resize(const graph::Node& n) : n_(n) {}
+
+  Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
+             Context& ctx) override {
+    const int f = n_.factor;
+    if (!in[0].holds({rows.lo / f, (rows.hi - 1) / f + 1}))
+      return errorf("Resize '{}': input band lacks rows", n_.name);
+    const int C = out.shape.c;
+    parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
+      int r = rows.lo + int(i);
+      const float* s = in[0].row(r / f);
+      float* d = out.row(r);
+      for (int x = 0; x < out.shape.w; ++x)
+        std::memcpy(d + int64_t(x) * C, s + int64_t(x / f) * C, size_t(C) * 4);
+    });
+    return ok_status();
+  }
+
+ private:
+  const graph::Node& n_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_resize_kernel(const graph::Graph& g, int id) {
+  return std::make_unique<Resize>(g.nodes[size_t(id)]);
+}
+
+}  // namespace coinfer::kernels

@@ -1,0 +1,36 @@
+// A standalone activation (one that could not be fused into its producer).
+#include <cstring>
+
+#include "kernels/kernel.h"
+
+namespace coinfer::kernels {
+
+namespace {
+
+class Unary : public Kernel {
+ public:
+  explicit Unary(const graph::Node& n) : n_(n) {}
+
+  Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
+             Context& ctx) override {
+    if (!in[0].holds(rows)) return errorf("Unary '{}': input band lacks rows", n_.name);
+    const size_t len = size_t(out.shape.row_elements());
+    parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
+      int r = rows.lo + int(i);
+      std::memcpy(out.row(r), in[0].row(r), len * sizeof(float));
+      apply_activation(n_, out.row(r), len);
+    });
+    return ok_status();
+  }
+
+ private:
+  const graph::Node& n_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_unary_kernel(const graph::Graph& g, int id) {
+  return std::make_unique<Unary>(g.nodes[size_t(id)]);
+}
+
+}  // namespace coinfer::kernels
