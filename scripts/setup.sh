@@ -26,12 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Speed references for bench/: ONNX Runtime from npm (its download step must be
+# skipped: the CPU binary ships in the package).
 if [[ " $* " == *" --with-bench "* ]]; then
-  command -v npm >/dev/null || { apt-get install -y -q nodejs npm; }
-  mkdir -p bench/node
+  command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
   if [ ! -d bench/node/node_modules/onnxruntime-node ]; then
-    (cd bench/node && [ -f package.json ] || echo '{"name":"coinfer-bench","private":true}' > package.json
-     cd bench/node && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node@1.20)
+    (cd bench/node && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node)
   fi
 fi
 

@@ -1,0 +1,80 @@
+"""Bad input through the CLI: each must exit non-zero with one clear line
+naming the thing and the rule broken, never a crash."""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from common import run, tmpdir
+
+
+def expect_error(args, *needles):
+    p = run(args, expect_ok=False)
+    err = p.stderr.strip()
+    lines = err.splitlines()
+    ok = p.returncode == 1 and len(lines) == 1 and all(n in err for n in needles)
+    print(f"{'ok  ' if ok else 'FAIL'} coinfer {' '.join(os.path.basename(a) for a in args)}: "
+          f"rc={p.returncode}: {err}", flush=True)
+    return ok
+
+
+def small_model(path, op="Relu"):
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 8, 8])
+    node = helper.make_node(op, ["input"], ["output"], name="the_node")
+    g = helper.make_graph([node], "g", [x], [y])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(m, path)
+
+
+def main():
+    results = []
+    with tmpdir() as t:
+        good = os.path.join(t, "good.onnx")
+        small_model(good)
+        x = os.path.join(t, "x.npy")
+        np.save(x, np.random.RandomState(0).randn(1, 3, 8, 8).astype(np.float32))
+        out = os.path.join(t, "y.npy")
+        results.append(run(["infer", good, "--input", x, "--output", out]).returncode == 0)
+
+        trunc = os.path.join(t, "trunc.onnx")
+        data = open(os.path.join(t, "good.onnx"), "rb").read()
+        # A model with weights, cut in half.
+        run(["zoo", "export", "yolov2_tiny", "-o", os.path.join(t, "tiny.onnx")])
+        big = open(os.path.join(t, "tiny.onnx"), "rb").read()
+        open(trunc, "wb").write(big[: len(big) // 2])
+        results.append(expect_error(["inspect", trunc], "trunc.onnx"))
+        garbage = os.path.join(t, "garbage.onnx")
+        open(garbage, "wb").write(os.urandom(4096))
+        results.append(expect_error(["inspect", garbage], "garbage.onnx"))
+        results.append(expect_error(["inspect", os.path.join(t, "missing.onnx")], "missing.onnx"))
+
+        unknown = os.path.join(t, "unknown.onnx")
+        small_model(unknown, op="GridSample")
+        results.append(expect_error(["inspect", unknown], "the_node", "GridSample", "unsupported"))
+
+        wrong = os.path.join(t, "wrong.npy")
+        np.save(wrong, np.zeros((1, 3, 9, 8), np.float32))
+        results.append(expect_error(["infer", good, "--input", wrong, "--output", out],
+                                    "wrong.npy", "[1,3,9,8]", "[1,3,8,8]"))
+        f64 = os.path.join(t, "f64.npy")
+        np.save(f64, np.zeros((1, 3, 8, 8), np.float64))
+        results.append(expect_error(["infer", good, "--input", f64, "--output", out],
+                                    "f64.npy", "float32"))
+        bad = os.path.join(t, "bad.npy")
+        open(bad, "wb").write(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'")
+        results.append(expect_error(["infer", good, "--input", bad, "--output", out], "bad.npy"))
+        short = os.path.join(t, "short.npy")
+        open(short, "wb").write(open(x, "rb").read()[:-40])
+        results.append(expect_error(["infer", good, "--input", short, "--output", out],
+                                    "short.npy", "bytes"))
+        results.append(expect_error(["zoo", "export", "nosuchnet", "-o", out], "nosuchnet"))
+        results.append(expect_error(["bench", "zoo:nosuchnet"], "nosuchnet"))
+    if not all(results):
+        sys.exit("some bad inputs were not reported clearly")
+
+
+if __name__ == "__main__":
+    main()
