@@ -42,6 +42,10 @@ class Builder {
   int space_to_depth(int x, int block);
   int pad(int x, int top, int left, int bottom, int right, float value = 0.f);
 
+  // Renames the most recently added node (e.g. "layer3.0.conv1"); names are
+  // otherwise "<Op>_<counter>".
+  void name_last(const std::string& name) { g_.nodes.back().name = name; }
+
   // Infers shapes; the first error (a bad layer) is reported here.
   Result<Graph> finish(int output);
 
