@@ -13,6 +13,7 @@ void register_infer(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_zoo(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_profile(CLI::App& app);
 
 // Thrown by a subcommand to end with a one-line error and exit code 1.
 struct Failure {

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   register_bench(app);
   register_zoo(app);
   register_demo(app);
+  register_profile(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

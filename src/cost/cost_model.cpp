@@ -1,0 +1,236 @@
+#include "cost/cost_model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/executor.h"
+
+namespace coinfer::cost {
+
+double BlockTable::at(double r) const {
+  if (r <= 0 || rows.empty()) return 0;
+  size_t n = rows.size();
+  if (n == 1 || r <= rows[0]) return seconds[0] * r / rows[0];
+  size_t k = 1;
+  while (k + 1 < n && rows[k] < r) ++k;
+  // Interpolate on segment [k-1, k]; beyond the last point, extend it.
+  double r0 = rows[k - 1], r1 = rows[k];
+  double t = (r - r0) / (r1 - r0);
+  return std::max(0.0, seconds[k - 1] + t * (seconds[k] - seconds[k - 1]));
+}
+
+// --- Profile JSON ---
+
+std::string to_json(const Profile& p) {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const BlockTable& b : p.blocks) blocks.push_back({{"rows", b.rows}, {"seconds", b.seconds}});
+  nlohmann::json j = {{"version", p.version}, {"model", p.model},   {"host", p.host},
+                      {"threads", p.threads}, {"whole_seconds", p.whole_seconds},
+                      {"blocks", blocks}};
+  return j.dump(1);
+}
+
+Result<Profile> parse_profile(const std::string& text, const std::string& what) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return errorf("profile '{}': not a valid JSON object", what);
+  Profile p;
+  try {
+    p.version = j.at("version").get<int>();
+    if (p.version != 1) return errorf("profile '{}': version {}: this build reads 1", what, p.version);
+    p.model = j.at("model").get<std::string>();
+    p.host = j.value("host", "");
+    p.threads = j.value("threads", 1);
+    p.whole_seconds = j.value("whole_seconds", 0.0);
+    const auto& blocks = j.at("blocks");
+    if (!blocks.is_array() || blocks.empty())
+      return errorf("profile '{}': blocks: must be a non-empty array", what);
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      BlockTable b;
+      b.rows = blocks[k].at("rows").get<std::vector<int>>();
+      b.seconds = blocks[k].at("seconds").get<std::vector<double>>();
+      if (b.rows.empty() || b.rows.size() != b.seconds.size())
+        return errorf("profile '{}': blocks[{}]: rows and seconds must be non-empty and equal length",
+                      what, k);
+      for (size_t i = 0; i < b.rows.size(); ++i) {
+        if (b.rows[i] < 1 || (i > 0 && b.rows[i] <= b.rows[i - 1]))
+          return errorf("profile '{}': blocks[{}].rows: must be ascending and >= 1", what, k);
+        if (!(b.seconds[i] >= 0) || b.seconds[i] > 1e6)
+          return errorf("profile '{}': blocks[{}].seconds[{}]={}: must be in [0, 1e6]", what, k, i,
+                        b.seconds[i]);
+      }
+      p.blocks.push_back(std::move(b));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return errorf("profile '{}': {}", what, e.what());
+  }
+  return p;
+}
+
+Result<Profile> load_profile(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return errorf("profile '{}': cannot open file", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_profile(ss.str(), path);
+}
+
+// --- Building profiles ---
+
+namespace {
+
+int block_height(const graph::Graph& g, const graph::Block& b) {
+  return g.nodes[size_t(b.last)].out.h;
+}
+
+// Row counts to measure for a block of output height h: 1, h and points
+// spread between (denser at small counts, where latency is least linear).
+std::vector<int> sample_rows(int h, int points) {
+  std::vector<int> r = {1};
+  for (int i = 1; i < points; ++i) {
+    double f = double(i) / double(points - 1);
+    r.push_back(std::max(1, int(std::lround(h * f * f * 0.5 + h * f * 0.5))));
+  }
+  r.push_back(h);
+  std::sort(r.begin(), r.end());
+  r.erase(std::unique(r.begin(), r.end()), r.end());
+  return r;
+}
+
+// A band of r rows in the middle of h: interior bands pay halo on both sides.
+Rows centered(int h, int r) { return {(h - r) / 2, (h - r) / 2 + r}; }
+
+}  // namespace
+
+Profile analytic_profile(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                         double gflops, double gbytes_per_s) {
+  Profile p;
+  p.model = g.name;
+  p.host = fmt::format("analytic {:.0f} GFLOP/s", gflops);
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    int h = block_height(g, blocks[k]);
+    BlockTable t;
+    for (int r : blocks[k].partitionable ? sample_rows(h, 5) : std::vector<int>{h}) {
+      auto geo = graph::band_geometry(g, blocks, int(k), int(k) + 1, centered(h, r));
+      graph::Cost c = graph::band_cost(g, *geo);
+      t.rows.push_back(r);
+      t.seconds.push_back(c.flops / (gflops * 1e9) + (c.bytes + c.weight_bytes) / (gbytes_per_s * 1e9));
+    }
+    p.whole_seconds += t.seconds.back();
+    p.blocks.push_back(std::move(t));
+  }
+  return p;
+}
+
+Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, int repeats) {
+  if (points < 2 || repeats < 1) return errorf("profile: points >= 2 and repeats >= 1 required");
+  ASSIGN_OR_RETURN(auto ex, kernels::Executor::create(g, {kernels::Backend::Xnnpack, threads}));
+  const auto& blocks = ex->blocks();
+  auto median_of = [&](const std::function<Status()>& f) -> Result<double> {
+    std::vector<double> t;
+    RETURN_IF_ERROR(f());  // warm-up: builds the program, sets up operators
+    for (int i = 0; i < repeats; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(f());
+      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  };
+  Profile p;
+  p.model = g.name;
+  p.threads = threads;
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  p.host = host;
+  // Block inputs from one whole-frame pass (values do not change timing).
+  Tensor x(g.input_shape());
+  for (size_t i = 0; i < x.data.size(); ++i) x.data[i] = float(i % 97) * 0.01f - 0.5f;
+  Tensor cur = x;
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    int h = block_height(g, blocks[k]);
+    BlockTable t;
+    for (int r : blocks[k].partitionable ? sample_rows(h, points) : std::vector<int>{h}) {
+      ASSIGN_OR_RETURN(double s, median_of([&]() -> Status {
+                         return ex->run_band(int(k), int(k) + 1, centered(h, r), cur).status();
+                       }));
+      t.rows.push_back(r);
+      t.seconds.push_back(s);
+    }
+    ASSIGN_OR_RETURN(cur, ex->run_band(int(k), int(k) + 1, {0, h}, cur));
+    p.blocks.push_back(std::move(t));
+  }
+  ASSIGN_OR_RETURN(p.whole_seconds, median_of([&]() -> Status { return ex->run(x).status(); }));
+  return p;
+}
+
+// --- CostModel ---
+
+Result<CostModel> CostModel::create(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                                    const cluster::ClusterSpec& c, const Profile& reference) {
+  CostModel cm;
+  cm.g_ = &g;
+  cm.blocks_ = &blocks;
+  cm.c_ = c;
+  for (const graph::Node& n : g.nodes) cm.model_flops_ += graph::node_cost(g, n, {0, n.out.h}).flops;
+  auto check = [&](const Profile& p, const std::string& what) -> Status {
+    if (p.blocks.size() != blocks.size())
+      return errorf("profile {}: has {} blocks, model '{}' has {}: measured on another model?",
+                    what, p.blocks.size(), g.name, blocks.size());
+    return ok_status();
+  };
+  RETURN_IF_ERROR(check(reference, "'reference'"));
+  for (const cluster::Device& d : c.devices) {
+    if (d.profile.empty()) {
+      cm.profiles_.push_back(reference);
+    } else {
+      ASSIGN_OR_RETURN(Profile p, load_profile(d.profile));
+      RETURN_IF_ERROR(check(p, fmt::format("'{}' of device '{}'", d.profile, d.name)));
+      cm.profiles_.push_back(std::move(p));
+    }
+    if (!(d.speed > 0)) return errorf("device '{}': speed={}: must be > 0", d.name, d.speed);
+    cm.speed_.push_back(d.speed);
+  }
+  return cm;
+}
+
+double CostModel::block_seconds(int d, int k, double rows) const {
+  return profiles_[size_t(d)].blocks[size_t(k)].at(rows) / speed_[size_t(d)];
+}
+
+double CostModel::band_seconds(int d, const graph::BandGeometry& geo) const {
+  double s = 0;
+  for (int k = geo.a; k < geo.b; ++k) {
+    int last = (*blocks_)[size_t(k)].last;
+    s += block_seconds(d, k, geo.compute[size_t(last)].size());
+  }
+  return s;
+}
+
+double CostModel::transfer_seconds(int i, int j, double bytes) const {
+  if (i == j || bytes <= 0) return 0;
+  int src = c_.source.empty() ? -1 : c_.find(c_.source);
+  if (i < 0) i = src;
+  if (j < 0) j = src;
+  if (i == j) return 0;
+  if (i < 0 || j < 0) {
+    int d = i < 0 ? j : i;
+    return bytes * 8 / c_.source_bandwidth_bps(d) + c_.source_latency_s(d);
+  }
+  return bytes * 8 / c_.bandwidth_bps(i, j) + c_.latency_s(i, j);
+}
+
+double CostModel::flops_per_s(int d) const {
+  double s = 0;
+  for (size_t k = 0; k < blocks_->size(); ++k)
+    s += block_seconds(d, int(k), g_->nodes[size_t((*blocks_)[k].last)].out.h);
+  return s > 0 ? model_flops_ / s : 0;
+}
+
+}  // namespace coinfer::cost

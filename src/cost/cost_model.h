@@ -1,0 +1,83 @@
+// CostModel: how long a device takes to run a band, and how long a transfer
+// takes. Compute comes from profiled, non-linear latency tables (per block,
+// seconds as a function of output rows, measured by `coinfer profile device`)
+// scaled by each device's speed factor; transfers from the cluster's links.
+//
+//   CostModel cm = CostModel::create(graph, blocks, cluster, profile).value();
+//   double s = cm.band_seconds(dev, geo);   // halo-expanded work of a band
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cluster/cluster.h"
+#include "graph/blocks.h"
+
+namespace coinfer::cost {
+
+// Latency of one block on one device as a function of the number of output
+// rows it computes: measured points, interpolated piecewise-linearly (and
+// extrapolated through the origin-free segment below the first point).
+struct BlockTable {
+  std::vector<int> rows;         // ascending, >= 1
+  std::vector<double> seconds;   // median latency at each row count
+  double at(double r) const;     // interpolated seconds for r rows (0 -> 0)
+};
+
+// A device profile for one model: one table per block (JSON on disk).
+struct Profile {
+  std::string model;   // graph name it was measured on
+  std::string host;    // where it was measured
+  int threads = 1;
+  int version = 1;
+  std::vector<BlockTable> blocks;
+  double whole_seconds = 0;  // whole-model latency measured on the same host
+};
+
+Result<Profile> parse_profile(const std::string& json_text, const std::string& what);
+Result<Profile> load_profile(const std::string& path);
+std::string to_json(const Profile& p);
+
+// Builds an analytic profile from FLOPs and bytes at `gflops` and `gbps`,
+// for devices without a measured profile (documented as an estimate).
+Profile analytic_profile(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                         double gflops, double gbytes_per_s);
+
+// Measures a profile on this machine: for each block, run it at several
+// output row counts (`points` of them, from 1 row to the whole; bands are
+// centred in the frame so they pay interior halos on both sides), `repeats`
+// times each, and keep the median.
+Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, int repeats);
+
+class CostModel {
+ public:
+  // `reference`: the profile speed factors are relative to (used for devices
+  // whose spec names no profile file of its own).
+  static Result<CostModel> create(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                                  const cluster::ClusterSpec& c, const Profile& reference);
+
+  // Seconds for device `d` to compute a band (every block of the range at the
+  // rows the geometry gives it, halo included).
+  double band_seconds(int d, const graph::BandGeometry& geo) const;
+  // Seconds for device d to run block k producing `rows` output rows.
+  double block_seconds(int d, int k, double rows) const;
+  // Transfer time of `bytes` from device i to j (i == j: 0); -1 = the source.
+  double transfer_seconds(int i, int j, double bytes) const;
+  // Device capacity in FLOP/s on this model (whole-model FLOPs / whole time).
+  double flops_per_s(int d) const;
+
+  const cluster::ClusterSpec& cluster() const { return c_; }
+  const graph::Graph& graph() const { return *g_; }
+  const std::vector<graph::Block>& blocks() const { return *blocks_; }
+  double model_flops() const { return model_flops_; }
+
+ private:
+  const graph::Graph* g_ = nullptr;
+  const std::vector<graph::Block>* blocks_ = nullptr;
+  cluster::ClusterSpec c_;
+  std::vector<Profile> profiles_;  // per device (speed already applied below)
+  std::vector<double> speed_;      // per device
+  double model_flops_ = 0;
+};
+
+}  // namespace coinfer::cost

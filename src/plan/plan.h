@@ -1,0 +1,89 @@
+// Plan: the artefact planners write, the simulator predicts and the runtime
+// executes. JSON, versioned (schema in docs/PLAN.md).
+//
+// A plan is an ordered list of stages (a pipeline). A stage runs a contiguous
+// block range [first_block, last_block) and splits that range's output among
+// its devices: each assignment is a region of the output of block
+// last_block-1 (a row range, optionally a column range for grid tiling).
+// Every device of a stage runs the whole block range on its own region, with
+// halo rows recomputed. The regions of a stage must tile the output exactly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cluster/cluster.h"
+#include "core/tensor.h"
+#include "graph/blocks.h"
+
+namespace coinfer::plan {
+
+constexpr int kPlanVersion = 1;
+
+struct Assignment {
+  std::string device;
+  Rows rows;        // output rows of the stage's last block
+  Rows cols{0, 0};  // empty = all columns
+  bool all_cols() const { return cols.empty(); }
+  bool operator==(const Assignment&) const = default;
+};
+
+struct Stage {
+  int first_block = 0;
+  int last_block = 0;  // exclusive
+  std::vector<Assignment> parts;
+  bool operator==(const Stage&) const = default;
+};
+
+struct Plan {
+  int version = kPlanVersion;
+  std::string model;     // graph name, for humans and checks
+  std::string strategy;  // planner that wrote it
+  std::vector<Stage> stages;
+  bool operator==(const Plan&) const = default;
+};
+
+// Checks the plan against a model and a cluster: stages cover all blocks in
+// order; each stage's regions tile its output (no gap, no overlap); regions
+// lie within the output; non-partitionable blocks are not split; devices
+// exist; each device's memory holds its weights and buffers. Returns one
+// message per violation (empty = valid).
+std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
+                                  const std::vector<graph::Block>& blocks,
+                                  const cluster::ClusterSpec& c);
+
+// Bytes a device needs for one assignment (an estimate of the executor's
+// footprint, not a measurement):
+//   weights = 4 * (weight + bias floats) of every node in the stage's blocks;
+//   buffers = 4 * (alloc rows x row elements) of the band's input value plus
+//             the two largest node buffers of the band (band_geometry's
+//             `alloc` rows, halo and zero padding rows included). The executor
+//             keeps every buffer of a cached program, so this is a lower bound
+//             on its peak; it models an executor that frees a value after its
+//             last consumer. A column-restricted part scales the buffers by
+//             cols / W (column halos ignored).
+// A block range or rows outside the model count weights only (in range) or
+// nothing; validate() reports those separately.
+struct MemoryUse {
+  double weights = 0;  // bytes
+  double buffers = 0;  // bytes
+  double total() const { return weights + buffers; }
+};
+MemoryUse memory_use(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                     const Stage& s, const Assignment& a);
+double memory_bytes(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                    const Stage& s, const Assignment& a);
+
+// Strict: unknown keys, wrong types, duplicate keys and bad ranges are
+// one-line errors naming the field: "plan 'p.json': stages[1].parts[0].rows=[5,3]:
+// must be [lo, hi) with lo < hi". Checks structure only; validate() checks the
+// plan against a model and a cluster.
+Result<Plan> parse(const std::string& json_text, const std::string& what);
+Result<Plan> load(const std::string& path);
+std::string to_json(const Plan& p);
+
+// The one-stage, one-device plan (whole model on `device`).
+Plan single_device_plan(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                        const std::string& device);
+
+}  // namespace coinfer::plan

@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include "cost/cost_model.h"
+#include "graph/builder.h"
+
+using namespace coinfer;
+
+namespace {
+
+graph::Graph small_net() {
+  graph::Builder b("small", Shape{3, 32, 32}, 3);
+  int x = b.conv(b.input(), 16, 3, 1, 1);
+  x = b.maxpool(x, 2, 2);
+  x = b.conv(x, 32, 3, 1, 1);
+  x = b.global_avgpool(x);
+  return b.finish(b.dense(b.flatten(x), 10, graph::Act::None)).value();
+}
+
+cluster::ClusterSpec two_devices(double speed2) {
+  cluster::ClusterSpec c;
+  c.name = "two";
+  c.devices.resize(2);
+  c.devices[0].name = "a";
+  c.devices[1].name = "b";
+  c.devices[1].speed = speed2;
+  c.default_bandwidth_bps = 8e6;  // 1 MB/s
+  c.default_latency_s = 0.001;
+  return c;
+}
+
+}  // namespace
+
+TEST(CostModel, TableInterpolates) {
+  cost::BlockTable t{{1, 4, 8}, {1.0, 2.5, 3.0}};
+  EXPECT_DOUBLE_EQ(t.at(0), 0);
+  EXPECT_DOUBLE_EQ(t.at(0.5), 0.5);
+  EXPECT_DOUBLE_EQ(t.at(1), 1.0);
+  EXPECT_DOUBLE_EQ(t.at(2), 1.5);
+  EXPECT_DOUBLE_EQ(t.at(6), 2.75);
+  EXPECT_DOUBLE_EQ(t.at(8), 3.0);
+  EXPECT_DOUBLE_EQ(t.at(10), 3.25);  // last segment extended
+}
+
+TEST(CostModel, SpeedFactorAndTransfers) {
+  graph::Graph g = small_net();
+  auto blocks = graph::find_blocks(g);
+  cost::Profile ref = cost::analytic_profile(g, blocks, 10, 5);
+  auto c = two_devices(2.0);
+  auto cm = cost::CostModel::create(g, blocks, c, ref);
+  ASSERT_TRUE(cm.ok()) << cm.error();
+  auto geo = graph::band_geometry(g, blocks, 0, 2, {0, 16});
+  ASSERT_TRUE(geo.ok());
+  double a = cm->band_seconds(0, *geo), b = cm->band_seconds(1, *geo);
+  EXPECT_GT(a, 0);
+  EXPECT_NEAR(b, a / 2, 1e-12);
+  EXPECT_NEAR(cm->flops_per_s(1), 2 * cm->flops_per_s(0), 1e-3 * cm->flops_per_s(0));
+  EXPECT_DOUBLE_EQ(cm->transfer_seconds(0, 0, 1e6), 0);
+  EXPECT_NEAR(cm->transfer_seconds(0, 1, 1e6), 1.0 + 0.001, 1e-12);
+  // Half the rows cost less than all rows, more than nothing.
+  auto half = graph::band_geometry(g, blocks, 0, 1, {0, 16});
+  auto all = graph::band_geometry(g, blocks, 0, 1, {0, 32});
+  EXPECT_LT(cm->band_seconds(0, *half), cm->band_seconds(0, *all));
+}
+
+TEST(CostModel, MeasuredProfileRoundTrips) {
+  graph::Graph g = small_net();
+  auto p = cost::measure_profile(g, 1, 4, 3);
+  ASSERT_TRUE(p.ok()) << p.error();
+  auto blocks = graph::find_blocks(g);
+  ASSERT_EQ(p->blocks.size(), blocks.size());
+  for (const auto& t : p->blocks) {
+    EXPECT_EQ(t.rows.size(), t.seconds.size());
+    for (double s : t.seconds) EXPECT_GT(s, 0);
+  }
+  auto q = cost::parse_profile(cost::to_json(*p), "mem");
+  ASSERT_TRUE(q.ok()) << q.error();
+  EXPECT_EQ(q->blocks[0].rows, p->blocks[0].rows);
+  EXPECT_EQ(q->blocks[0].seconds, p->blocks[0].seconds);
+}
+
+TEST(CostModel, BadProfilesRejected) {
+  EXPECT_NE(cost::parse_profile("{", "p.json").error().find("p.json"), std::string::npos);
+  auto r = cost::parse_profile(
+      R"({"version":1,"model":"m","blocks":[{"rows":[4,2],"seconds":[1,2]}]})", "p.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("ascending"), std::string::npos) << r.error();
+  r = cost::parse_profile(R"({"version":9,"model":"m","blocks":[]})", "p.json");
+  EXPECT_NE(r.error().find("version 9"), std::string::npos) << r.error();
+  graph::Graph g = small_net();
+  auto blocks = graph::find_blocks(g);
+  cost::Profile wrong;
+  wrong.blocks.resize(1);
+  auto cm = cost::CostModel::create(g, blocks, two_devices(1), wrong);
+  ASSERT_FALSE(cm.ok());
+  EXPECT_NE(cm.error().find("blocks"), std::string::npos) << cm.error();
+}
