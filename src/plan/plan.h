@@ -62,17 +62,17 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
 //             on its peak; it models an executor that frees a value after its
 //             last consumer. A column-restricted part scales the buffers by
 //             cols / W (column halos ignored).
-// A block range or rows outside the model count weights only (in range) or
-// nothing; validate() reports those separately.
+// An invalid block range counts nothing; rows outside the output count the
+// weights only; validate() reports both separately.
 struct MemoryUse {
   double weights = 0;  // bytes
   double buffers = 0;  // bytes
   double total() const { return weights + buffers; }
 };
-MemoryUse memory_use(const graph::Graph& g, const std::vector<graph::Block>& blocks,
-                     const Stage& s, const Assignment& a);
-double memory_bytes(const graph::Graph& g, const std::vector<graph::Block>& blocks,
-                    const Stage& s, const Assignment& a);
+MemoryUse memory_use(const graph::Graph& g, const std::vector<graph::Block>& blocks, const Stage& s,
+                     const Assignment& a);
+double memory_bytes(const graph::Graph& g, const std::vector<graph::Block>& blocks, const Stage& s,
+                    const Assignment& a);
 
 // Strict: unknown keys, wrong types, duplicate keys and bad ranges are
 // one-line errors naming the field: "plan 'p.json': stages[1].parts[0].rows=[5,3]:
