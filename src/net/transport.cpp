@@ -1,0 +1,263 @@
+#include "net/transport.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+
+namespace coinfer::net {
+
+namespace {
+
+// ROUTER identity + header + payload.
+constexpr size_t kMaxFrames = 3;
+
+bool host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+
+bool ipv6_char(char c) {
+  return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' ||
+         c == '.';
+}
+
+Status bad_endpoint(std::string_view text, std::string_view why) {
+  return errorf("endpoint '{}': {} (expected tcp://HOST:PORT, ipc://PATH or inproc://NAME)", text,
+                why);
+}
+
+const char* type_name(zmq::socket_type t) {
+  switch (t) {
+    case zmq::socket_type::router: return "ROUTER";
+    case zmq::socket_type::dealer: return "DEALER";
+    case zmq::socket_type::push: return "PUSH";
+    case zmq::socket_type::pull: return "PULL";
+    default: return "socket";
+  }
+}
+
+}  // namespace
+
+zmq::context_t& context() {
+  static zmq::context_t* ctx = new zmq::context_t(1);
+  return *ctx;
+}
+
+std::string Endpoint::str() const {
+  switch (kind) {
+    case Kind::Tcp: return fmt::format("tcp://{}:{}", host, port == 0 ? "*" : std::to_string(port));
+    case Kind::Ipc: return "ipc://" + path;
+    case Kind::Inproc: return "inproc://" + path;
+  }
+  return {};
+}
+
+Result<Endpoint> parse_endpoint(std::string_view text) {
+  Endpoint e;
+  auto starts = [&](std::string_view p) { return text.substr(0, p.size()) == p; };
+  if (starts("ipc://") || starts("inproc://")) {
+    bool ipc = starts("ipc://");
+    e.kind = ipc ? Endpoint::Kind::Ipc : Endpoint::Kind::Inproc;
+    e.path = std::string(text.substr(ipc ? 6 : 9));
+    if (e.path.empty()) return bad_endpoint(text, "empty path");
+    if (e.path.find('\0') != std::string::npos) return bad_endpoint(text, "NUL in path");
+    if (ipc && e.path.size() > 107) return bad_endpoint(text, "ipc path longer than 107 bytes");
+    if (!ipc && e.path.size() > 256) return bad_endpoint(text, "inproc name longer than 256 bytes");
+    return e;
+  }
+  if (!starts("tcp://")) return bad_endpoint(text, "unknown transport");
+  std::string_view rest = text.substr(6);
+  size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos) return bad_endpoint(text, "missing ':PORT'");
+  std::string_view host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  if (host.empty()) return bad_endpoint(text, "empty host");
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']' ||
+        !std::all_of(host.begin() + 1, host.end() - 1, ipv6_char))
+      return bad_endpoint(text, "bad IPv6 address (use [ADDR])");
+  } else if (host != "*" && !std::all_of(host.begin(), host.end(), host_char)) {
+    return bad_endpoint(text, "bad host name");
+  }
+  if (host.size() > 255) return bad_endpoint(text, "host longer than 255 bytes");
+  e.host = std::string(host);
+  if (port == "*") {
+    e.port = 0;
+    return e;
+  }
+  int p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535)
+    return bad_endpoint(text, fmt::format("port '{}': must be 1..65535 or *", port));
+  e.port = p;
+  return e;
+}
+
+Result<Socket> Socket::open(zmq::socket_type type, Mode mode, std::string_view endpoint,
+                            const SocketOptions& opts) {
+  ASSIGN_OR_RETURN(Endpoint ep, parse_endpoint(endpoint));
+  if (mode == Mode::Connect && ep.kind == Endpoint::Kind::Tcp && (ep.host == "*" || ep.port == 0))
+    return errorf("connect {}: wildcard host or port: only a bind may use '*'", endpoint);
+  const char* verb = mode == Mode::Bind ? "bind" : "connect";
+  try {
+    Socket s(zmq::socket_t(context(), type), type);
+    s.sock_.set(zmq::sockopt::linger, opts.linger_ms);
+    s.sock_.set(zmq::sockopt::maxmsgsize, opts.max_msg_bytes);
+    s.sock_.set(zmq::sockopt::sndhwm, opts.send_hwm);
+    s.sock_.set(zmq::sockopt::rcvhwm, opts.recv_hwm);
+    s.sock_.set(zmq::sockopt::sndtimeo, opts.send_timeout_ms);
+    if (opts.immediate) s.sock_.set(zmq::sockopt::immediate, true);
+    if (type == zmq::socket_type::router) s.sock_.set(zmq::sockopt::router_mandatory, true);
+    s.send_timeout_ms_ = opts.send_timeout_ms;
+    std::string text = ep.str();
+    if (mode == Mode::Bind) {
+      s.sock_.bind(text);
+      s.endpoint_ = s.sock_.get(zmq::sockopt::last_endpoint);
+    } else {
+      s.sock_.connect(text);
+      s.endpoint_ = text;
+    }
+    return s;
+  } catch (const zmq::error_t& e) {
+    return errorf("{} {} {}: {}", type_name(type), verb, endpoint, e.what());
+  }
+}
+
+Status Socket::send(Message msg) {
+  if (type_ == zmq::socket_type::router)
+    return errorf("send on ROUTER {}: use send_to(peer, ...)", endpoint_);
+  return send_frames(nullptr, std::move(msg));
+}
+
+Status Socket::send_to(const std::string& peer, Message msg) {
+  if (type_ != zmq::socket_type::router)
+    return errorf("send_to on {} {}: only a ROUTER routes by peer", type_name(type_), endpoint_);
+  return send_frames(&peer, std::move(msg));
+}
+
+Status Socket::send_frames(const std::string* peer, Message msg) {
+  const char* name = msg_type_name(type_of(msg));
+  ASSIGN_OR_RETURN(Frames frames, encode(std::move(msg)));
+  try {
+    if (peer != nullptr) frames.insert(frames.begin(), zmq::message_t(peer->data(), peer->size()));
+    for (size_t i = 0; i < frames.size(); ++i) {
+      auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+      // Only the first frame can time out: ZeroMQ queues a multipart message whole.
+      if (!sock_.send(frames[i], flags)) {
+        ++stats_.dropped;
+        return errorf("send {} on {} {}: dropped after {} ms (no connected peer or its queue is full)",
+                      name, type_name(type_), endpoint_, send_timeout_ms_);
+      }
+    }
+  } catch (const zmq::error_t& e) {  // EHOSTUNREACH: unknown ROUTER peer
+    ++stats_.dropped;
+    return errorf("send {} on {} {}: {}", name, type_name(type_), endpoint_, e.what());
+  }
+  ++stats_.sent;
+  return ok_status();
+}
+
+Result<std::optional<Frames>> Socket::recv_frames(int timeout_ms) {
+  if (timeout_ms < 0) return errorf("recv on {}: timeout {} ms: must be >= 0", endpoint_, timeout_ms);
+  zmq_pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
+  int rc = zmq_poll(&item, 1, timeout_ms);
+  if (rc < 0) {
+    if (zmq_errno() == EINTR) return std::optional<Frames>();
+    return errorf("recv on {}: poll: {}", endpoint_, zmq_strerror(zmq_errno()));
+  }
+  if (rc == 0) return std::optional<Frames>();
+  Frames frames;
+  size_t parts = 0;
+  try {
+    // The parts of one message arrive together, so none of these waits.
+    for (;;) {
+      zmq::message_t m;
+      if (!sock_.recv(m, zmq::recv_flags::dontwait)) {
+        if (parts == 0) return std::optional<Frames>();
+        break;
+      }
+      ++parts;
+      bool more = m.more();
+      if (frames.size() < kMaxFrames) frames.push_back(std::move(m));
+      if (!more) break;
+    }
+  } catch (const zmq::error_t& e) {
+    return errorf("recv on {}: {}", endpoint_, e.what());
+  }
+  if (parts > kMaxFrames) {
+    ++stats_.garbage;
+    return errorf("recv on {}: message of {} frames: at most {}", endpoint_, parts, kMaxFrames);
+  }
+  return std::optional<Frames>(std::move(frames));
+}
+
+Result<std::optional<Message>> Socket::recv(int timeout_ms) {
+  if (type_ == zmq::socket_type::router)
+    return errorf("recv on ROUTER {}: use recv_routed", endpoint_);
+  ASSIGN_OR_RETURN(std::optional<Frames> frames, recv_frames(timeout_ms));
+  if (!frames) return std::optional<Message>();
+  Result<Message> m = decode(*frames);
+  if (!m.ok()) {
+    ++stats_.garbage;
+    return errorf("recv on {}: {}", endpoint_, m.error());
+  }
+  ++stats_.received;
+  return std::optional<Message>(std::move(m).value());
+}
+
+Result<std::optional<Routed>> Socket::recv_routed(int timeout_ms) {
+  if (type_ != zmq::socket_type::router)
+    return errorf("recv_routed on {} {}: only a ROUTER has peers", type_name(type_), endpoint_);
+  ASSIGN_OR_RETURN(std::optional<Frames> frames, recv_frames(timeout_ms));
+  if (!frames) return std::optional<Routed>();
+  // ROUTER always prepends the sender's routing id, so frames is never empty.
+  Routed r;
+  r.peer = (*frames)[0].to_string();
+  Result<Message> m = decode(std::span<const zmq::message_t>(*frames).subspan(1));
+  if (!m.ok()) {
+    ++stats_.garbage;
+    return errorf("recv on {}: {}", endpoint_, m.error());
+  }
+  ++stats_.received;
+  r.msg = std::move(m).value();
+  return std::optional<Routed>(std::move(r));
+}
+
+SocketOptions band_options() {
+  SocketOptions o;
+  o.max_msg_bytes = int64_t(std::max(kMaxTensorBytes, kMaxHeaderFrameBytes));
+  o.send_hwm = 8;
+  o.recv_hwm = 8;
+  return o;
+}
+
+SocketOptions control_options() {
+  SocketOptions o;
+  o.max_msg_bytes = int64_t(std::max(kMaxWeightsBytes, kMaxHeaderFrameBytes));
+  o.send_hwm = 64;
+  o.recv_hwm = 64;
+  return o;
+}
+
+Result<Socket> bind_worker_control(std::string_view endpoint) {
+  return Socket::open(zmq::socket_type::router, Socket::Mode::Bind, endpoint, control_options());
+}
+
+Result<Socket> bind_band_input(std::string_view endpoint) {
+  return Socket::open(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options());
+}
+
+Result<Socket> connect_band_output(std::string_view endpoint) {
+  SocketOptions o = band_options();
+  o.immediate = true;
+  return Socket::open(zmq::socket_type::push, Socket::Mode::Connect, endpoint, o);
+}
+
+Result<Socket> connect_control(std::string_view endpoint) {
+  return Socket::open(zmq::socket_type::dealer, Socket::Mode::Connect, endpoint, control_options());
+}
+
+Result<Socket> bind_results(std::string_view endpoint) {
+  return Socket::open(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options());
+}
+
+}  // namespace coinfer::net
