@@ -6,9 +6,9 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Binary : public Kernel {
+class Binary : public NodeKernel {
  public:
-  explicit Binary(const graph::Node& n) : n_(n) {}
+  Binary(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
@@ -27,10 +27,6 @@ class Binary : public Kernel {
     } else if (!same) {
       cst = b->data;
     }
-    for (const BandView* v : {a, same ? b : nullptr})
-      if (v && !v->holds(rows))
-        return errorf("{} '{}': input band lacks rows [{}, {})", graph::op_name(n_.kind), n_.name,
-                      rows.lo, rows.hi);
     const int64_t row_len = out.shape.row_elements();
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int r = rows.lo + int(i);
@@ -55,14 +51,12 @@ class Binary : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_binary_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<Binary>(g.nodes[size_t(id)]);
+  return make_node_kernel<Binary>(g, id);
 }
 
 }  // namespace coinfer::kernels

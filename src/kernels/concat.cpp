@@ -7,14 +7,12 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Concat : public Kernel {
+class Concat : public NodeKernel {
  public:
-  explicit Concat(const graph::Node& n) : n_(n) {}
+  Concat(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
-    for (const BandView& v : in)
-      if (!v.holds(rows)) return errorf("Concat '{}': input band lacks rows", n_.name);
     const int W = out.shape.w, C = out.shape.c;
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int r = rows.lo + int(i);
@@ -30,14 +28,12 @@ class Concat : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_concat_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<Concat>(g.nodes[size_t(id)]);
+  return make_node_kernel<Concat>(g, id);
 }
 
 }  // namespace coinfer::kernels

@@ -7,17 +7,14 @@ namespace coinfer::kernels {
 
 namespace {
 
-class RefConv : public Kernel {
+class RefConv : public NodeKernel {
  public:
-  RefConv(const graph::Node& n, Shape in) : n_(n), in_(in) {}
+  RefConv(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const graph::Window& w = n_.win;
     const BandView& x = in[0];
-    Rows need{rows.lo * w.sh - w.pt, (rows.hi - 1) * w.sh - w.pt + (w.kh - 1) * w.dh + 1};
-    if (!x.holds(need))
-      return errorf("Conv '{}': input band lacks rows [{}, {})", n_.name, need.lo, need.hi);
     int oc = out.shape.c, gin = in_.c / n_.groups, gout = oc / n_.groups;
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int oy = rows.lo + int(i);
@@ -44,14 +41,11 @@ class RefConv : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
-  Shape in_;
 };
 
-class RefDense : public Kernel {
+class RefDense : public NodeKernel {
  public:
-  explicit RefDense(const graph::Node& n) : n_(n) {}
+  RefDense(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
@@ -66,19 +60,16 @@ class RefDense : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_conv_reference(const graph::Graph& g, int id) {
-  const graph::Node& n = g.nodes[size_t(id)];
-  return std::make_unique<RefConv>(n, g.nodes[size_t(n.inputs[0])].out);
+  return make_node_kernel<RefConv>(g, id);
 }
 
 std::unique_ptr<Kernel> make_dense_reference(const graph::Graph& g, int id) {
-  return std::make_unique<RefDense>(g.nodes[size_t(id)]);
+  return make_node_kernel<RefDense>(g, id);
 }
 
 }  // namespace coinfer::kernels

@@ -2,10 +2,6 @@
 // zero top/bottom padding: vertical padding arrives as real zero rows in the
 // input band, so every band runs the same arithmetic as the whole frame.
 // Left/right padding stays implicit (bands split rows only).
-#include <cmath>
-#include <limits>
-#include <mutex>
-
 #include <xnnpack.h>
 
 #include "kernels/kernel.h"
@@ -15,21 +11,17 @@ namespace coinfer::kernels {
 
 namespace {
 
-class XnnConv : public Kernel {
+class XnnConv : public NodeKernel {
  public:
-  XnnConv(const graph::Node& n, const Shape& in, xnn_operator_t op) : n_(n), in_(in), op_(op) {}
+  XnnConv(const graph::Graph& g, int id, xnn_operator_t op) : NodeKernel(g, id), op_(op) {}
   ~XnnConv() override { xnn_delete_operator(op_); }
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
-    Rows need = graph_input_rows(rows);
-    const BandView& x = in[0];
-    if (!x.holds(need))
-      return errorf("Conv '{}': input band [{}, {}) lacks rows [{}, {})", n_.name, x.row0,
-                    x.row0 + x.rows, need.lo, need.hi);
-    const float* src = x.row(need.lo);
+    Rows rows_in = need(0, rows);  // includes the zero rows beyond the border
+    const float* src = in[0].row(rows_in.lo);
     float* dst = out.row(rows.lo);
-    size_t h = size_t(need.size());
+    size_t h = size_t(rows_in.size());
     if (src != last_src_ || dst != last_dst_ || h != last_h_) {
       xnn_status st = xnn_setup_convolution2d_nhwc_f32(op_, 1, h, size_t(in_.w), src, dst, ctx.pool);
       if (st != xnn_status_success)
@@ -46,13 +38,6 @@ class XnnConv : public Kernel {
   }
 
  private:
-  Rows graph_input_rows(Rows out) const {
-    const graph::Window& w = n_.win;
-    return {out.lo * w.sh - w.pt, (out.hi - 1) * w.sh - w.pt + (w.kh - 1) * w.dh + 1};
-  }
-
-  const graph::Node& n_;
-  Shape in_;
   xnn_operator_t op_;
   const float* last_src_ = nullptr;
   float* last_dst_ = nullptr;
@@ -79,7 +64,7 @@ Result<std::unique_ptr<Kernel>> make_conv_xnnpack(const graph::Graph& g, int id)
       lo, hi, 0, &op);
   if (st != xnn_status_success)
     return errorf("Conv '{}': XNNPACK rejected the operator (status {})", n.name, int(st));
-  return std::unique_ptr<Kernel>(new XnnConv(n, in, op));
+  return std::unique_ptr<Kernel>(new XnnConv(g, id, op));
 }
 
 }  // namespace coinfer::kernels

@@ -8,9 +8,9 @@ namespace coinfer::kernels {
 
 namespace {
 
-class XnnDense : public Kernel {
+class XnnDense : public NodeKernel {
  public:
-  XnnDense(const graph::Node& n, xnn_operator_t op) : n_(n), op_(op) {}
+  XnnDense(const graph::Graph& g, int id, xnn_operator_t op) : NodeKernel(g, id), op_(op) {}
   ~XnnDense() override { xnn_delete_operator(op_); }
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
@@ -24,7 +24,6 @@ class XnnDense : public Kernel {
   }
 
  private:
-  const graph::Node& n_;
   xnn_operator_t op_;
 };
 
@@ -42,7 +41,7 @@ Result<std::unique_ptr<Kernel>> make_dense_xnnpack(const graph::Graph& g, int id
                                                     hi, 0, &op);
   if (st != xnn_status_success)
     return errorf("Dense '{}': XNNPACK rejected the operator (status {})", n.name, int(st));
-  return std::unique_ptr<Kernel>(new XnnDense(n, op));
+  return std::unique_ptr<Kernel>(new XnnDense(g, id, op));
 }
 
 }  // namespace coinfer::kernels

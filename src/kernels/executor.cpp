@@ -141,7 +141,16 @@ Result<Tensor> Executor::run_band(int a, int b, Rows out, const Tensor& input) {
     const BandView& ov = p->views[size_t(id)];
     zero_margins(ov, geo.compute[size_t(id)]);
     ins.clear();
-    for (int in : node.inputs) ins.push_back(p->views[size_t(in)]);
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const BandView& v = p->views[size_t(node.inputs[k])];
+      Rows need = graph::input_rows(g_, node, int(k), geo.compute[size_t(id)]);
+      if (node.kind != graph::OpKind::Conv) need = need.clip(v.shape.h);
+      if (!v.holds(need))  // an internal invariant of band_geometry; checked, never assumed
+        return errorf("{} '{}': input {} holds rows [{}, {}) but needs [{}, {})",
+                      graph::op_name(node.kind), node.name, k, v.row0, v.row0 + v.rows, need.lo,
+                      need.hi);
+      ins.push_back(v);
+    }
     RETURN_IF_ERROR(kernels_[size_t(id)]->run(ins, ov, geo.compute[size_t(id)], ctx));
   }
   const BandView& ov = p->views[size_t(geo.last_node)];

@@ -8,14 +8,13 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Flatten : public Kernel {
+class Flatten : public NodeKernel {
  public:
-  explicit Flatten(const graph::Node& n) : n_(n) {}
+  Flatten(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const BandView& x = in[0];
-    if (!x.holds({0, x.shape.h})) return errorf("Flatten '{}': needs the whole input", n_.name);
     const int C = x.shape.c;
     const int64_t hw = int64_t(x.shape.h) * x.shape.w;
     for (int64_t p = 0; p < hw; ++p)
@@ -23,13 +22,11 @@ class Flatten : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
-class Softmax : public Kernel {
+class Softmax : public NodeKernel {
  public:
-  explicit Softmax(const graph::Node& n) : n_(n) {}
+  Softmax(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
@@ -47,18 +44,16 @@ class Softmax : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_flatten_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<Flatten>(g.nodes[size_t(id)]);
+  return make_node_kernel<Flatten>(g, id);
 }
 
 std::unique_ptr<Kernel> make_softmax_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<Softmax>(g.nodes[size_t(id)]);
+  return make_node_kernel<Softmax>(g, id);
 }
 
 }  // namespace coinfer::kernels

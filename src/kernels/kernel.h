@@ -2,11 +2,11 @@
 // then run any number of times on any band of output rows.
 //
 // Contract of Kernel::run: produce output rows `rows` of the node into `out`
-// (which holds at least those rows). Each input view holds every row that
-// graph::input_rows() asks for; for Conv that includes the zero rows beyond
-// the image border (padding is real rows, so a band and the whole frame run
-// the exact same arithmetic). All other ops handle image borders themselves
-// and are only given rows inside [0, H).
+// (which holds at least those rows). The executor has checked that each input
+// view holds every row graph::input_rows() asks for; for Conv that includes
+// the zero rows beyond the image border (padding is real rows, so a band and
+// the whole frame run the exact same arithmetic). All other ops handle image
+// borders themselves and are only given rows inside [0, H).
 #pragma once
 
 #include <memory>
@@ -45,6 +45,26 @@ class Kernel {
   virtual Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
                      Context& ctx) = 0;
 };
+
+// Base of the kernels: the node it runs and the shape of its first input.
+// The graph must outlive the kernel.
+class NodeKernel : public Kernel {
+ protected:
+  NodeKernel(const graph::Graph& g, int id)
+      : g_(g), n_(g.nodes[size_t(id)]),
+        in_(n_.inputs.empty() ? Shape{} : g.nodes[size_t(n_.inputs[0])].out) {}
+  // Rows of input i needed for output rows `out` (not clipped).
+  Rows need(int i, Rows out) const { return graph::input_rows(g_, n_, i, out); }
+
+  const graph::Graph& g_;
+  const graph::Node& n_;
+  Shape in_;
+};
+
+template <typename K>
+std::unique_ptr<Kernel> make_node_kernel(const graph::Graph& g, int id) {
+  return std::unique_ptr<Kernel>(new K(g, id));
+}
 
 // Creates the kernel for node `id` of `g` on `backend`. Ops without a
 // backend-specific version share one portable implementation.

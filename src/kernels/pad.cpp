@@ -8,15 +8,13 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Pad : public Kernel {
+class Pad : public NodeKernel {
  public:
-  Pad(const graph::Node& n, Shape in) : n_(n), in_(in) {}
+  Pad(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const int top = n_.pads[0], left = n_.pads[1];
-    Rows need = Rows{rows.lo - top, rows.hi - top}.clip(in_.h);
-    if (!in[0].holds(need)) return errorf("Pad '{}': input band lacks rows", n_.name);
     const int C = in_.c;
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int r = rows.lo + int(i);
@@ -29,16 +27,12 @@ class Pad : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
-  Shape in_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_pad_kernel(const graph::Graph& g, int id) {
-  const graph::Node& n = g.nodes[size_t(id)];
-  return std::make_unique<Pad>(n, g.nodes[size_t(n.inputs[0])].out);
+  return make_node_kernel<Pad>(g, id);
 }
 
 }  // namespace coinfer::kernels

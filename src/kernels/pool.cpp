@@ -11,19 +11,14 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Pool : public Kernel {
+class Pool : public NodeKernel {
  public:
-  Pool(const graph::Node& n, Shape in) : n_(n), in_(in) {}
+  Pool(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const graph::Window& w = n_.win;
     const BandView& x = in[0];
-    Rows need = Rows{rows.lo * w.sh - w.pt, (rows.hi - 1) * w.sh - w.pt + (w.kh - 1) * w.dh + 1}
-                    .clip(in_.h);
-    if (!x.holds(need))
-      return errorf("{} '{}': input band lacks rows [{}, {})", graph::op_name(n_.kind), n_.name,
-                    need.lo, need.hi);
     const int C = in_.c;
     const bool is_max = n_.kind == graph::OpKind::MaxPool;
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
@@ -64,20 +59,15 @@ class Pool : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
-  Shape in_;
 };
 
-class GlobalPool : public Kernel {
+class GlobalPool : public NodeKernel {
  public:
-  explicit GlobalPool(const graph::Node& n) : n_(n) {}
+  GlobalPool(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const BandView& x = in[0];
-    if (!x.holds({0, x.shape.h}))
-      return errorf("GlobalAvgPool '{}': needs the whole input", n_.name);
     const int C = x.shape.c;
     int64_t hw = int64_t(x.shape.h) * x.shape.w;
     float* o = out.data;
@@ -91,19 +81,16 @@ class GlobalPool : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_pool_kernel(const graph::Graph& g, int id) {
-  const graph::Node& n = g.nodes[size_t(id)];
-  return std::make_unique<Pool>(n, g.nodes[size_t(n.inputs[0])].out);
+  return make_node_kernel<Pool>(g, id);
 }
 
 std::unique_ptr<Kernel> make_global_pool_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<GlobalPool>(g.nodes[size_t(id)]);
+  return make_node_kernel<GlobalPool>(g, id);
 }
 
 }  // namespace coinfer::kernels

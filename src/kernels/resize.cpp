@@ -7,15 +7,13 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Resize : public Kernel {
+class Resize : public NodeKernel {
  public:
-  explicit Resize(const graph::Node& n) : n_(n) {}
+  Resize(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const int f = n_.factor;
-    if (!in[0].holds({rows.lo / f, (rows.hi - 1) / f + 1}))
-      return errorf("Resize '{}': input band lacks rows", n_.name);
     const int C = out.shape.c;
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int r = rows.lo + int(i);
@@ -27,14 +25,12 @@ class Resize : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_resize_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<Resize>(g.nodes[size_t(id)]);
+  return make_node_kernel<Resize>(g, id);
 }
 
 }  // namespace coinfer::kernels

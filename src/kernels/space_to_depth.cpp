@@ -8,16 +8,14 @@ namespace coinfer::kernels {
 
 namespace {
 
-class SpaceToDepth : public Kernel {
+class SpaceToDepth : public NodeKernel {
  public:
-  explicit SpaceToDepth(const graph::Node& n) : n_(n) {}
+  SpaceToDepth(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
     const int b = n_.factor;
     const BandView& x = in[0];
-    if (!x.holds({rows.lo * b, rows.hi * b}))
-      return errorf("SpaceToDepth '{}': input band lacks rows", n_.name);
     const int C = x.shape.c;
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int r = rows.lo + int(i);
@@ -31,14 +29,12 @@ class SpaceToDepth : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_space_to_depth_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<SpaceToDepth>(g.nodes[size_t(id)]);
+  return make_node_kernel<SpaceToDepth>(g, id);
 }
 
 }  // namespace coinfer::kernels

@@ -7,13 +7,12 @@ namespace coinfer::kernels {
 
 namespace {
 
-class Unary : public Kernel {
+class Unary : public NodeKernel {
  public:
-  explicit Unary(const graph::Node& n) : n_(n) {}
+  Unary(const graph::Graph& g, int id) : NodeKernel(g, id) {}
 
   Status run(const std::vector<BandView>& in, const BandView& out, Rows rows,
              Context& ctx) override {
-    if (!in[0].holds(rows)) return errorf("Unary '{}': input band lacks rows", n_.name);
     const size_t len = size_t(out.shape.row_elements());
     parallel_for(ctx, size_t(rows.size()), [&](size_t i) {
       int r = rows.lo + int(i);
@@ -23,14 +22,12 @@ class Unary : public Kernel {
     return ok_status();
   }
 
- private:
-  const graph::Node& n_;
 };
 
 }  // namespace
 
 std::unique_ptr<Kernel> make_unary_kernel(const graph::Graph& g, int id) {
-  return std::make_unique<Unary>(g.nodes[size_t(id)]);
+  return make_node_kernel<Unary>(g, id);
 }
 
 }  // namespace coinfer::kernels

@@ -4,6 +4,14 @@
 // shared medium split fairly among concurrent transfers), pipelining across
 // stages and a FIFO queue per device.
 //
+// Conventions: the first frame arrives at t = 0 (Fixed: frame f at f / rate;
+// Poisson: exponential gaps after it; ClosedLoop: in_flight frames at 0, a new
+// one whenever one completes). makespan = last completion; throughput =
+// completed / makespan. A device is "transmitting" (tx_s) while at least one
+// of its transfers has bytes on the wire (link latency excluded). A shared
+// medium without medium_bandwidth_bps uses default_bandwidth_bps. Modelling
+// choices and simplifications are listed at the top of simulator.cpp.
+//
 //   sim::Options o;  o.frames = 1000;  o.arrival = sim::Arrival::Poisson;  o.rate = 5;
 //   sim::Result r = sim::simulate(plan, cost_model, o).value();
 #pragma once
@@ -21,10 +29,10 @@ enum class Arrival : uint8_t { Fixed, Poisson, ClosedLoop, Count };
 struct Options {
   int frames = 100;
   Arrival arrival = Arrival::ClosedLoop;
-  double rate = 0;      // frames/s for Fixed and Poisson
-  int in_flight = 1;    // ClosedLoop: frames in the system at once
-  uint64_t seed = 1;    // Poisson arrivals
-  bool trace = false;   // record events for a Chrome trace
+  double rate = 0;     // frames/s for Fixed and Poisson
+  int in_flight = 1;   // ClosedLoop: frames in the system at once
+  uint64_t seed = 1;   // Poisson arrivals
+  bool trace = false;  // record events for a Chrome trace
 };
 
 struct DeviceStats {
@@ -51,7 +59,7 @@ struct Result {
   double bytes_moved = 0;
   double energy_j_per_frame = 0;
   std::vector<DeviceStats> devices;
-  std::vector<double> latencies_ms;  // per completed frame
+  std::vector<double> latencies_ms;  // per frame, in frame order
   std::vector<TraceEvent> trace;
 };
 
