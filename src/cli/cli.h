@@ -14,6 +14,8 @@ void register_bench(CLI::App& app);
 void register_zoo(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_profile(CLI::App& app);
+void register_cluster(CLI::App& app);
+void register_simulate(CLI::App& app);
 
 // Thrown by a subcommand to end with a one-line error and exit code 1.
 struct Failure {

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   register_zoo(app);
   register_demo(app);
   register_profile(app);
+  register_cluster(app);
+  register_simulate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
