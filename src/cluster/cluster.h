@@ -75,6 +75,10 @@ struct ClusterSpec {
   bool operator==(const ClusterSpec&) const = default;
 };
 
+// The `source` value for frames that come from outside the cluster; no device
+// may take this name.
+inline constexpr const char* kExternalSource = "external";
+
 // Units of a quantity written in a spec.
 enum class Quantity : uint8_t { Bandwidth, Bytes, Seconds, Count };
 

@@ -19,10 +19,10 @@ class Mixed(nn.Module):
         self.c2 = nn.Conv2d(16, 16, 3, padding=2, dilation=2, groups=4)
         self.dw = nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False)
         self.bn2 = nn.BatchNorm2d(16)
-        self.c3 = nn.Conv2d(16, 8, 3, stride=2)
+        self.c3 = nn.Conv2d(32, 8, 3, stride=2)
         self.fc1 = nn.Linear(16, 4)
         self.fc2 = nn.Linear(4, 16)
-        self.head = nn.Linear(24 * 5 * 6, 10)
+        self.head = nn.Linear(40 * 5 * 6, 10)
         self.drop = nn.Dropout(0.5)
 
     def forward(self, x):
@@ -36,7 +36,7 @@ class Mixed(nn.Module):
         x = torch.cat([a, b], 1)
         y = F.pad(x, (0, 1, 1, 0))
         y = self.c3(F.interpolate(y, scale_factor=2, mode="nearest"))
-        x = torch.cat([F.avg_pool2d(x, 2, 2), F.max_pool2d(y, 2, 2, ceil_mode=True)[:, :, :5, :6]], 1)
+        x = torch.cat([F.avg_pool2d(x, 2, 2), F.max_pool2d(y, 2, 2, ceil_mode=True)], 1)
         x = self.drop(x.flatten(1))
         return F.softmax(self.head(x), dim=1)
 
