@@ -23,15 +23,17 @@ enum class OpKind : uint8_t {
   AvgPool,        // window over H, W; count_include_pad selectable
   GlobalAvgPool,  // [1,C,H,W] -> [1,C,1,1]
   Dense,          // [1,I] -> [1,O] (Gemm / MatMul with constant weights)
-  Add,            // elementwise, second operand may broadcast per channel
-  Mul,            // elementwise, second operand may broadcast per channel
+  Add,            // elementwise; either operand may be [1,C,1,1] (broadcast)
+  Mul,            // elementwise; either operand may be [1,C,1,1] (broadcast)
   Concat,         // along channels
   Flatten,        // [1,C,H,W] -> [1,C*H*W] in NCHW order (ONNX semantics)
   Softmax,        // over channels of a [1,C] value
   Pad,            // constant padding of H and W
   Resize,         // nearest-neighbour upsampling by an integer factor
-  SpaceToDepth,   // blocksize b: [1,C,H,W] -> [1,C*b*b,H/b,W/b] (YOLOv2 reorg)
+  SpaceToDepth,   // blocksize b: [1,C,H,W] -> [1,C*b*b,H/b,W/b], ONNX channel order
+                  // (Darknet's reorg has the same shape, another channel order)
   Unary,          // a standalone activation (see Act)
+  Unflatten,      // [1,C] -> [1,C,1,1] (same memory; e.g. squeeze-excite scales)
   Count
 };
 
@@ -109,8 +111,8 @@ Rows input_rows(const Graph& g, const Node& n, int i, Rows out);
 
 // --- Graph passes ---
 
-// Folds standalone activations into a single-consumer Conv/Dense/Add producer
-// where the backend can apply them exactly; removes Identity-like nodes.
+// Folds standalone activations into their producer when it is a Conv, Dense
+// or Add whose output has no other consumer.
 void fuse_activations(Graph& g);
 // Removes nodes the output does not depend on and renumbers.
 void prune_dead(Graph& g);

@@ -6,13 +6,13 @@
 
 namespace coinfer::graph {
 
-static_assert(int(OpKind::Count) == 15, "update op_name and the switches below");
+static_assert(int(OpKind::Count) == 16, "update op_name and the switches below");
 static_assert(int(Act::Count) == 5, "update act_name");
 
 const char* op_name(OpKind k) {
   static const char* names[] = {"Input",   "Conv",   "MaxPool", "AvgPool", "GlobalAvgPool",
                                 "Dense",   "Add",    "Mul",     "Concat",  "Flatten",
-                                "Softmax", "Pad",    "Resize",  "SpaceToDepth", "Unary"};
+                                "Softmax", "Pad",    "Resize",  "SpaceToDepth", "Unary", "Unflatten"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(OpKind::Count));
   return names[int(k)];
 }
@@ -195,6 +195,11 @@ Result<Shape> infer_shape(const Graph& g, const Node& n) {
                       x.w);
       return Shape{x.c * b * b, x.h / b, x.w / b, 4};
     }
+    case OpKind::Unflatten:
+      RETURN_IF_ERROR(need_inputs(1));
+      if (in[0]->h != 1 || in[0]->w != 1)
+        return errorf("Unflatten '{}': input {}: must be [1,C]", n.name, in[0]->str());
+      return Shape{in[0]->c, 1, 1, 4};
     case OpKind::Unary:
       RETURN_IF_ERROR(need_inputs(1));
       if (n.act == Act::None || n.act >= Act::Count)

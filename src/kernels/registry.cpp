@@ -55,6 +55,7 @@ Result<std::unique_ptr<Kernel>> make_kernel(const graph::Graph& g, int id, Backe
     case OpKind::Concat:
       return make_concat_kernel(g, id);
     case OpKind::Flatten:
+    case OpKind::Unflatten:  // h = w = 1: the flatten copy is the identity
       return make_flatten_kernel(g, id);
     case OpKind::Softmax:
       return make_softmax_kernel(g, id);

@@ -236,6 +236,10 @@ class Exporter {
       case OpKind::Flatten:
         attr_int(add_node("Flatten", n.name, in, out), "axis", 1);
         break;
+      case OpKind::Unflatten:
+        in.push_back(init_i(n.name + ".shape", {4}, {1, n.out.c, 1, 1}));
+        add_node("Reshape", n.name, in, out);
+        break;
       case OpKind::Softmax:
         attr_int(add_node("Softmax", n.name, in, out), "axis", 1);
         break;

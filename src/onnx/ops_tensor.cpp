@@ -242,8 +242,15 @@ Status convert_reshape(Converter& c) {
     c.bind_const(0, std::move(r));
     return ok_status();
   }
+  const bool from_vector = in.size() == 2 || (in.size() == 4 && in[2] == 1 && in[3] == 1);
+  if (from_vector && out.size() == 4 && out[0] == 1 && out[2] == 1 && out[3] == 1) {
+    Node n;  // [1,C] -> [1,C,1,1]
+    n.kind = OpKind::Unflatten;
+    n.inputs = {x};
+    return add_and_bind(c, std::move(n));
+  }
   if (out.size() != 2 || out[0] != 1)
-    return c.fail("shape {}{} of input {}: only a flatten to [1,-1] is supported",
+    return c.fail("shape {}{} of input {}: only a flatten to [1,-1] or [1,C] <-> [1,C,1,1] is supported",
                   dims_str(target->i), out == target->i ? "" : " (= " + dims_str(out) + ")",
                   dims_str(in));
   Node n;
