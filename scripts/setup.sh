@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(
   build-essential cmake pkg-config git
-  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev ocl-icd-opencl-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libzmq3-dev cppzmq-dev coinor-libclp-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev

@@ -1,4 +1,4 @@
-// Executor: XNNPACK vs the reference backend, and exact band execution.
+// Executor: the fast backends vs the reference backend, and exact band execution.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -53,11 +53,12 @@ Graph every_op_net(uint64_t seed) {
 
 }  // namespace
 
-TEST(Executor, XnnpackMatchesReference) {
+// Each fast backend against the reference, block by block.
+void check_matches_reference(Backend backend) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     Graph g = every_op_net(seed);
     Tensor x = test::random_tensor(g.input_shape(), seed);
-    auto fast = Executor::create(g, {Backend::Xnnpack, 1});
+    auto fast = Executor::create(g, {backend, 1});
     auto ref = Executor::create(g, {Backend::Reference, 1});
     ASSERT_TRUE(fast.ok()) << fast.error();
     ASSERT_TRUE(ref.ok()) << ref.error();
@@ -68,18 +69,46 @@ TEST(Executor, XnnpackMatchesReference) {
       auto r = (*ref)->run_band(0, k, all, x);
       ASSERT_TRUE(a.ok()) << a.error();
       ASSERT_TRUE(r.ok()) << r.error();
-      EXPECT_LE(test::max_rel_error(*a, *r), 1e-4) << "seed " << seed << " block " << k;
+      EXPECT_LE(test::max_rel_error(*a, *r), 1e-4)
+          << kernels::backend_name(backend) << " seed " << seed << " block " << k;
     }
   }
 }
 
-TEST(Executor, BandsAreBitIdenticalOnEveryOpNet) {
+TEST(Executor, XnnpackMatchesReference) { check_matches_reference(Backend::Xnnpack); }
+TEST(Executor, OneDnnMatchesReference) { check_matches_reference(Backend::OneDnn); }
+
+class ExecutorBands : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(ExecutorBands, BandsAreBitIdenticalOnEveryOpNet) {
   Graph g = every_op_net(7);
-  auto ex = Executor::create(g, {Backend::Xnnpack, 2});
-  ASSERT_TRUE(ex.ok()) << ex.error();
-  EXPECT_GE((*ex)->blocks().size(), 6u);
-  test::check_random_bands(**ex, 7, 60);
+  for (int threads : {1, 2}) {
+    auto ex = Executor::create(g, {GetParam(), threads});
+    ASSERT_TRUE(ex.ok()) << ex.error();
+    EXPECT_GE((*ex)->blocks().size(), 6u);
+    test::check_random_bands(**ex, 7, 60);
+  }
 }
+
+// Devices with different thread counts must agree bit for bit.
+TEST_P(ExecutorBands, ThreadCountDoesNotChangeBits) {
+  Graph g = every_op_net(5);
+  Tensor x = test::random_tensor(g.input_shape(), 5);
+  auto one = Executor::create(g, {GetParam(), 1});
+  auto two = Executor::create(g, {GetParam(), 2});
+  ASSERT_TRUE(one.ok() && two.ok());
+  for (int k = 1; k <= int((*one)->blocks().size()); ++k) {
+    Rows all{0, g.nodes[size_t((*one)->blocks()[size_t(k - 1)].last)].out.h};
+    auto a = (*one)->run_band(0, k, all, x);
+    auto b = (*two)->run_band(0, k, all, x);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(0, std::memcmp(a->data.data(), b->data.data(), a->data.size() * 4)) << "block " << k;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Exec, ExecutorBands,
+                         ::testing::Values(Backend::Xnnpack, Backend::OneDnn),
+                         [](const auto& info) { return std::string(kernels::backend_name(info.param)); });
 
 TEST(Executor, WrongInputShapeIsAClearError) {
   Graph g = every_op_net(1);

@@ -14,8 +14,11 @@ void register_bench(CLI::App& app);
 void register_zoo(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_profile(CLI::App& app);
+void register_worker(CLI::App& app);
+void register_run(CLI::App& app);
 void register_cluster(CLI::App& app);
 void register_simulate(CLI::App& app);
+void register_plan(CLI::App& app);
 
 // Thrown by a subcommand to end with a one-line error and exit code 1.
 struct Failure {

@@ -1,76 +1,196 @@
-// coinfer demo: the main job. For now: the single-device engine on vgg16,
-// whole-frame latency at 1 and 2 threads, and the same frame computed as two
-// row bands (what two devices would do) checked bit-identical.
+// coinfer demo: the main job on an embedded local cluster. Brings up a local
+// emulated heterogeneous cluster (network namespaces + tc + CPU quotas when
+// root, else plain loopback processes with duty-cycle slowdown), measures a
+// profile of this machine, plans with every strategy and keeps the best
+// predicted one, streams frames through it and through the fastest device
+// alone, checks the outputs are bit-identical to a local run, prints the
+// comparison and tears everything down.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 
 #include "cli/cli.h"
-#include "graph/blocks.h"
+#include "cluster/cluster.h"
+#include "cost/cost_model.h"
 #include "kernels/executor.h"
 #include "model/load.h"
+#include "planners/planner.h"
+#include "runtime/coordinator.h"
+#include "sim/simulator.h"
+#include "testbed/testbed.h"
 
 namespace coinfer::cli {
 
 namespace {
 
-double time_ms(const std::function<void()>& f) {
-  auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+// Four devices sharing ~1.1 cores of this machine (the coordinator keeps the
+// rest): a heterogeneous mix at 40/30/25/15% of a core, with access links of
+// 1 Gbps, 1 Gbps, 500 Mbps and 200 Mbps.
+constexpr const char* kDemoCluster = R"({
+  "name": "demo-4",
+  "description": "coinfer demo: 4 heterogeneous emulated devices on this machine",
+  "source": "external",
+  "default_bandwidth": "1Gbps",
+  "devices": [
+    {"name": "fast",   "threads": 1, "memory": "2GiB", "speed": 0.40, "link": "1Gbps"},
+    {"name": "medium", "threads": 1, "memory": "2GiB", "speed": 0.30, "link": "1Gbps"},
+    {"name": "slow",   "threads": 1, "memory": "2GiB", "speed": 0.25, "link": "500Mbps"},
+    {"name": "tiny",   "threads": 1, "memory": "2GiB", "speed": 0.15, "link": "200Mbps"}
+  ]
+})";
+
+struct DemoArgs {
+  std::string model = "zoo:resnet34";
+  int frames = 16;
+  bool no_emulation = false;
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-void demo(const std::string& spec, int runs) {
-  std::printf("coinfer demo: %s on this machine\n", spec.c_str());
-  graph::Graph g = unwrap(model::load(spec));
-  double flops = 0;
-  for (const graph::Node& n : g.nodes) flops += graph::node_cost(g, n, {0, n.out.h}).flops;
-  Tensor x(g.input_shape());
-  uint32_t s = 7;
-  for (float& v : x.data) v = float((s = s * 1664525u + 1013904223u) >> 8) / 16777216.f - 0.5f;
-  Tensor ref;
-  for (int threads : {1, 2}) {
-    auto ex = unwrap(kernels::Executor::create(g, {kernels::Backend::Xnnpack, threads}));
-    ref = unwrap(ex->run(x));
-    std::vector<double> ms;
-    for (int i = 0; i < runs; ++i) ms.push_back(time_ms([&] { unwrap(ex->run(x)); }));
-    Summary sm = summarize(ms);
-    std::printf("  %d thread(s): median %.1f ms, %.1f GFLOP/s\n", threads, sm.median,
-                flops / sm.median / 1e6);
+struct Row {
+  std::string mode, strategy;
+  size_t devices = 0;
+  double predicted_fps = 0;
+  runtime::RunReport report;
+};
+
+void print_row(const Row& r, double base_fps) {
+  const sim::Result& m = r.report.result;
+  std::printf("  %-12s %-10s %7zu %10.1f %10.1f %10.2f %10.2f %8.2fx\n", r.mode.c_str(),
+              r.strategy.c_str(), r.devices, m.latency_p50_ms, m.latency_p95_ms,
+              m.throughput_fps, r.predicted_fps, base_fps > 0 ? m.throughput_fps / base_fps : 1.0);
+}
+
+void demo(const DemoArgs& a) {
+  double t0 = now_s();
+  cluster::ClusterSpec spec = unwrap(cluster::parse(kDemoCluster, "embedded demo cluster"));
+  graph::Graph g = unwrap(model::load(a.model));
+  auto blocks = graph::find_blocks(g);
+  std::printf("coinfer demo: %s (%.1f GFLOP/frame) on %zu emulated devices\n", g.name.c_str(),
+              [&] {
+                double f = 0;
+                for (const auto& n : g.nodes) f += graph::node_cost(g, n, {0, n.out.h}).flops;
+                return f / 1e9;
+              }(),
+              spec.devices.size());
+
+  // 1. A measured profile of one core of this machine: the devices' speeds
+  //    are relative to it.
+  std::printf("- profiling this machine (per block, latency vs rows)...\n");
+  std::fflush(stdout);
+  cost::Profile ref = unwrap(cost::measure_profile(g, 1, 4, 3));
+  cost::CostModel cm = unwrap(cost::CostModel::create(g, blocks, spec, ref));
+
+  // 2. Plan with every strategy, keep the best predicted throughput.
+  std::printf("- planning (%zu strategies, simulator predictions):\n",
+              planners::strategies().size());
+  sim::Options so;
+  so.frames = 40;
+  so.arrival = sim::Arrival::ClosedLoop;
+  plan::Plan best, single;
+  double best_fps = 0, single_fps = 0;
+  for (const planners::Strategy& s : planners::strategies()) {
+    Result<plan::Plan> p = planners::make_plan(s.name, cm, {});
+    if (!p.ok()) {
+      std::printf("    %-10s skipped: %s\n", s.name.c_str(), p.error().c_str());
+      continue;
+    }
+    so.in_flight = int(p->stages.size()) + 1;
+    Result<sim::Result> r = sim::simulate(*p, cm, so);
+    if (!r.ok()) continue;
+    std::printf("    %-10s %2zu stage(s): predicted %6.2f fps, latency %7.1f ms\n", s.name.c_str(),
+                p->stages.size(), r->throughput_fps, r->latency_mean_ms);
+    if (s.name == "single") {
+      single = *p;
+      single_fps = r->throughput_fps;
+    } else if (r->throughput_fps > best_fps) {
+      best = *p;
+      best_fps = r->throughput_fps;
+    }
   }
-  // Two "devices": split the partitionable prefix in two row bands, run the
-  // tail on one, and compare with the whole-frame output bit for bit.
-  auto ex = unwrap(kernels::Executor::create(g, {kernels::Backend::Xnnpack, 1}));
-  const auto& blocks = ex->blocks();
-  int cut = 0;
-  while (cut < int(blocks.size()) && blocks[size_t(cut)].partitionable) ++cut;
-  if (cut == 0 || cut == int(blocks.size())) return;
-  const Shape& mid = g.nodes[size_t(blocks[size_t(cut - 1)].last)].out;
-  Tensor joined(mid);
-  for (Rows r : {Rows{0, mid.h / 2}, Rows{mid.h / 2, mid.h}}) {
-    auto geo = unwrap(graph::band_geometry(g, blocks, 0, cut, r));
-    Tensor band = unwrap(ex->run_band(0, cut, r, x.slice(geo.input)));
-    std::memcpy(joined.row(r.lo), band.data.data(), band.data.size() * 4);
-    std::printf("  band rows [%d, %d) of '%s' from input rows [%d, %d): %.2f GFLOP\n", r.lo, r.hi,
-                g.nodes[size_t(blocks[size_t(cut - 1)].last)].name.c_str(), geo.input.lo,
-                geo.input.hi, graph::band_cost(g, geo).flops / 1e9);
+  if (best.stages.empty() || single.stages.empty()) check(errorf("demo: no plan could be made"));
+
+  // 3. The cluster.
+  testbed::UpOptions uo;
+  uo.emulate = !a.no_emulation && geteuid() == 0;
+  uo.netperf = false;
+  uo.log = [](const std::string& line) { std::printf("    %s\n", line.c_str()); };
+  if (!uo.emulate && !a.no_emulation)
+    std::printf("- not root: running without network emulation (loopback, duty-cycle slowdown)\n");
+  std::printf("- bringing up the cluster (%s)...\n", uo.emulate ? "namespaces, tc, cgroups" : "loopback");
+  std::fflush(stdout);
+  testbed::State st = unwrap(testbed::up(spec, uo));
+  struct Down {
+    testbed::State& s;
+    ~Down() {
+      Status d = testbed::down(s);
+      std::printf("- cluster down%s\n", d.ok() ? "" : (": " + d.message()).c_str());
+    }
+  } down{st};
+  cluster::ClusterSpec live = unwrap(cluster::parse(st.effective_spec, st.effective_spec_path));
+
+  // 4. Stream frames: the fastest device alone, then the best plan.
+  runtime::RunOptions ro;
+  ro.model_spec = a.model;
+  ro.frames = a.frames;
+  ro.keep_outputs = true;
+  std::vector<Row> rows;
+  for (auto [mode, p, fps] : {std::tuple{"single", &single, single_fps},
+                              std::tuple{"cooperative", &best, best_fps}}) {
+    std::printf("- running %d frames, %s (%s)...\n", a.frames, mode, p->strategy.c_str());
+    std::fflush(stdout);
+    ro.in_flight = int(p->stages.size()) + 1;
+    Row r{mode, p->strategy, 0, fps, unwrap(runtime::run(g, *p, live, ro))};
+    std::vector<std::string> devs;
+    for (const auto& s : p->stages)
+      for (const auto& part : s.parts)
+        if (std::find(devs.begin(), devs.end(), part.device) == devs.end()) devs.push_back(part.device);
+    r.devices = devs.size();
+    if (!r.report.failures.empty())
+      check(errorf("demo: {} frame(s) failed: {}", r.report.failures.size(), r.report.failures[0]));
+    rows.push_back(std::move(r));
   }
-  Tensor y = unwrap(ex->run_band(cut, int(blocks.size()), {0, g.output_shape().h}, joined));
-  bool same = std::memcmp(y.data.data(), ref.data.data(), y.data.size() * 4) == 0;
-  std::printf("  two-band output vs whole-frame output: %s\n",
-              same ? "bit-identical" : "DIFFERENT");
-  if (!same) check(errorf("demo: banded output differs from the whole-frame run"));
+
+  // 5. Exactness: every cooperative output equals the single-device run here.
+  auto ex = unwrap(kernels::Executor::create(g));  // the workers' default backend
+  int identical = 0;
+  const auto& outs = rows[1].report.outputs;
+  for (size_t f = 0; f < outs.size(); ++f) {
+    Tensor ref_out = unwrap(ex->run(runtime::synthetic_frame(g.input_shape(), ro.seed, f)));
+    identical += outs[f].data.size() == ref_out.data.size() &&
+                 std::memcmp(outs[f].data.data(), ref_out.data.data(), ref_out.data.size() * 4) == 0;
+  }
+
+  std::printf("\n  %-12s %-10s %7s %10s %10s %10s %10s %9s\n", "mode", "strategy", "devices",
+              "p50 (ms)", "p95 (ms)", "fps", "predicted", "speed-up");
+  for (const Row& r : rows) print_row(r, rows[0].report.result.throughput_fps);
+  std::printf("\n  cooperative outputs bit-identical to a single-device run: %d/%zu frames\n",
+              identical, outs.size());
+  std::printf("  stages of the cooperative plan:\n");
+  for (const auto& s : best.stages) {
+    std::printf("    blocks [%d,%d):", s.first_block, s.last_block);
+    for (const auto& part : s.parts)
+      std::printf("  %s rows [%d,%d)", part.device.c_str(), part.rows.lo, part.rows.hi);
+    std::printf("\n");
+  }
+  std::printf("  total demo time %.0f s\n", now_s() - t0);
+  if (identical != int(outs.size()))
+    check(errorf("demo: cooperative outputs differ from the single-device run"));
 }
 
 }  // namespace
 
 void register_demo(CLI::App& app) {
-  auto* cmd = app.add_subcommand("demo", "The main job on this machine");
-  auto model = std::make_shared<std::string>("zoo:vgg16");
-  auto runs = std::make_shared<int>(5);
-  cmd->add_option("--model", *model, "model (default zoo:vgg16)");
-  cmd->add_option("--runs", *runs, "timed runs")->check(CLI::Range(1, 1000));
-  cmd->callback([=] { demo(*model, *runs); });
+  auto* cmd = app.add_subcommand("demo", "The main job: cooperative inference on an embedded local cluster");
+  auto a = std::make_shared<DemoArgs>();
+  cmd->add_option("--model", a->model, "model (default zoo:resnet34)");
+  cmd->add_option("--frames", a->frames, "frames per run")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--no-emulation", a->no_emulation, "loopback workers, no namespaces/tc/cgroups");
+  cmd->callback([a] { demo(*a); });
 }
 
 }  // namespace coinfer::cli

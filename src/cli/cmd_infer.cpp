@@ -1,4 +1,4 @@
-// coinfer infer MODEL --input X.npy --output Y.npy [--threads N]
+// coinfer infer MODEL --input X.npy --output Y.npy [--threads N] [--backend B]
 #include <cstdio>
 
 #include "cli/cli.h"
@@ -10,15 +10,13 @@ namespace coinfer::cli {
 namespace {
 
 struct InferArgs {
-  std::string model, input, output, backend = "xnnpack";
+  std::string model, input, output;
+  std::string backend = kernels::backend_name(kernels::kDefaultBackend);
   int threads = 1;
 };
 
 void infer(const InferArgs& a) {
-  kernels::Backend be = kernels::Backend::Xnnpack;
-  if (a.backend == "reference") be = kernels::Backend::Reference;
-  else if (a.backend != "xnnpack")
-    check(errorf("--backend {}: must be xnnpack or reference", a.backend));
+  kernels::Backend be = unwrap(kernels::parse_backend(a.backend));
   graph::Graph g = unwrap(model::load(a.model));
   Tensor x = unwrap(read_npy(a.input));
   if (x.shape.c != g.input_shape().c || x.shape.h != g.input_shape().h ||
@@ -40,7 +38,7 @@ void register_infer(CLI::App& app) {
   cmd->add_option("--input", a->input, "input tensor (.npy, NCHW float32)")->required();
   cmd->add_option("--output", a->output, "where to write the output (.npy)")->required();
   cmd->add_option("--threads", a->threads, "threads")->check(CLI::Range(1, 256));
-  cmd->add_option("--backend", a->backend, "xnnpack (default) or reference");
+  cmd->add_option("--backend", a->backend, "xnnpack | onednn | reference (default: onednn)");
   cmd->callback([a] { infer(*a); });
 }
 

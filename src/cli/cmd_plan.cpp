@@ -52,6 +52,54 @@ planners::Options options(const PlanArgs& a) {
   return o;
 }
 
+// Redundant work of a plan: FLOPs computed beyond the model's, as a fraction
+// of the model's FLOPs. Per stage: the sum over parts of graph::band_cost of
+// the part's band (halo rows recomputed) minus the cost of the stage's blocks
+// for the whole output (no halo). A column-restricted part (grid tile) is
+// charged, per node, its computed rows times the columns its tile needs (the
+// column band from band_geometry on the columns, exact for square values, as
+// in every zoo model); for non-square values, its column fraction (column
+// halo ignored, as in the simulator).
+double redundancy(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                  const plan::Plan& p) {
+  const int nb = int(blocks.size());
+  auto full = [&](int a, int b) {
+    const Shape& out = g.nodes[size_t(blocks[size_t(b - 1)].last)].out;
+    return graph::band_cost(g, unwrap(graph::band_geometry(g, blocks, a, b, {0, out.h}))).flops;
+  };
+  double model = full(0, nb), extra = 0;
+  for (const plan::Stage& st : p.stages) {
+    double parts = 0;
+    for (const plan::Assignment& as : st.parts) {
+      graph::BandGeometry rows =
+          unwrap(graph::band_geometry(g, blocks, st.first_block, st.last_block, as.rows));
+      if (as.all_cols()) {
+        parts += graph::band_cost(g, rows).flops;
+        continue;
+      }
+      bool square = true;
+      for (int i = rows.input_node; i <= rows.last_node && square; ++i)
+        if (i == rows.input_node || (i >= rows.first_node && !rows.compute[size_t(i)].empty()))
+          square = g.nodes[size_t(i)].out.h == g.nodes[size_t(i)].out.w;
+      const Shape& out = g.nodes[size_t(blocks[size_t(st.last_block - 1)].last)].out;
+      if (!square) {
+        parts += graph::band_cost(g, rows).flops * as.cols.size() / std::max(1, out.w);
+        continue;
+      }
+      graph::BandGeometry cols =
+          unwrap(graph::band_geometry(g, blocks, st.first_block, st.last_block, as.cols));
+      for (int i = rows.first_node; i <= rows.last_node; ++i) {
+        const graph::Node& n = g.nodes[size_t(i)];
+        if (rows.compute[size_t(i)].empty()) continue;
+        parts += graph::node_cost(g, n, rows.compute[size_t(i)]).flops *
+                 cols.compute[size_t(i)].size() / std::max(1, n.out.w);
+      }
+    }
+    extra += parts - full(st.first_block, st.last_block);
+  }
+  return model > 0 ? extra / model : 0;
+}
+
 void run_plan(const PlanArgs& a) {
   graph::Graph g = unwrap(model::load(a.model));
   auto blocks = graph::find_blocks(g);
@@ -95,6 +143,7 @@ void run_plan(const PlanArgs& a) {
         {"estimate", {{"period_s", est.period_s}, {"latency_s", est.latency_s}}},
         {"in_flight", loop.in_flight},
         {"planning_ms", planning_ms},
+        {"redundancy", redundancy(g, blocks, p)},
     };
     std::printf("%s\n", j.dump().c_str());
     return;

@@ -35,8 +35,11 @@ int main(int argc, char** argv) {
   register_zoo(app);
   register_demo(app);
   register_profile(app);
+  register_worker(app);
+  register_run(app);
   register_cluster(app);
   register_simulate(app);
+  register_plan(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

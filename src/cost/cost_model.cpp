@@ -130,7 +130,9 @@ Profile analytic_profile(const graph::Graph& g, const std::vector<graph::Block>&
 
 Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, int repeats) {
   if (points < 2 || repeats < 1) return errorf("profile: points >= 2 and repeats >= 1 required");
-  ASSIGN_OR_RETURN(auto ex, kernels::Executor::create(g, {kernels::Backend::Xnnpack, threads}));
+  kernels::ExecOptions eo;  // the default backend, as workers use
+  eo.threads = threads;
+  ASSIGN_OR_RETURN(auto ex, kernels::Executor::create(g, eo));
   const auto& blocks = ex->blocks();
   auto median_of = [&](const std::function<Status()>& f) -> Result<double> {
     std::vector<double> t;

@@ -5,6 +5,8 @@
 
 #include <xnnpack.h>
 
+#include "kernels/onednn_util.h"
+
 namespace coinfer::kernels {
 
 // One band of one block range: geometry, buffers and the views into them.
@@ -27,10 +29,17 @@ Result<std::unique_ptr<Executor>> Executor::create(graph::Graph g, ExecOptions o
   if (opt.threads < 1 || opt.threads > 256)
     return errorf("threads={}: must be in [1, 256]", opt.threads);
   std::unique_ptr<Executor> ex(new Executor(std::move(g), opt));
-  if (opt.threads > 1) {
+  // oneDNN runs its own OpenMP threads. A pthreadpool next to them would
+  // oversubscribe the cores: OpenMP workers spin after each primitive (for
+  // milliseconds, unless OMP_WAIT_POLICY=passive), and with two runtimes
+  // busy at once a 2-thread mobilenet_v2 took 480-700 ms instead of ~4. So
+  // with oneDNN the portable (memory-bound) kernels run on the calling thread.
+  if (opt.threads > 1 && opt.backend != Backend::OneDnn) {
     ex->pool_ = pthreadpool_create(size_t(opt.threads));
     if (!ex->pool_) return errorf("threads={}: cannot create the thread pool", opt.threads);
   }
+  // oneDNN fixes a primitive's thread count when it is created.
+  if (opt.backend == Backend::OneDnn) onednn_set_threads(opt.threads);
   ex->blocks_ = graph::find_blocks(ex->g_);
   ex->kernels_.resize(ex->g_.nodes.size());
   for (size_t i = 1; i < ex->g_.nodes.size(); ++i) {
@@ -134,7 +143,7 @@ Result<Tensor> Executor::run_band(int a, int b, Rows out, const Tensor& input) {
   zero_margins(iv, geo.input);
   std::memcpy(iv.row(geo.input.lo), input.row(geo.input.lo),
               size_t(geo.input.size() * want.row_elements()) * 4);
-  Context ctx{pool_};
+  Context ctx{pool_, opt_.threads};
   std::vector<BandView> ins;
   for (int id : p->order) {
     const graph::Node& node = g_.nodes[size_t(id)];

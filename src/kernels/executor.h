@@ -20,7 +20,7 @@
 namespace coinfer::kernels {
 
 struct ExecOptions {
-  Backend backend = Backend::Xnnpack;
+  Backend backend = kDefaultBackend;
   int threads = 1;  // >1 uses a pthreadpool of that many threads
 };
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <pthreadpool.h>
@@ -20,8 +21,14 @@
 
 namespace coinfer::kernels {
 
-enum class Backend : uint8_t { Xnnpack, Reference, Count };
+// Xnnpack and OneDnn differ in Conv/Dense only (see docs/BACKENDS.md); all
+// other ops share the portable kernels. Reference is the slow, obvious one.
+enum class Backend : uint8_t { Xnnpack, Reference, OneDnn, Count };
 const char* backend_name(Backend b);
+// The backend used unless one is asked for: the fastest measured here.
+inline constexpr Backend kDefaultBackend = Backend::OneDnn;
+// "xnnpack" | "onednn" | "reference" (the names of backend_name).
+Result<Backend> parse_backend(const std::string& name);
 
 // Rows [row0, row0 + rows) of a value whose full shape is `shape`, NHWC.
 struct BandView {
@@ -37,6 +44,7 @@ struct BandView {
 
 struct Context {
   pthreadpool_t pool = nullptr;  // null: run on the calling thread
+  int threads = 1;               // oneDNN's (OpenMP) thread count
 };
 
 class Kernel {
@@ -97,6 +105,8 @@ std::unique_ptr<Kernel> make_space_to_depth_kernel(const graph::Graph& g, int id
 // Backend-specific kernels.
 Result<std::unique_ptr<Kernel>> make_conv_xnnpack(const graph::Graph& g, int id);
 Result<std::unique_ptr<Kernel>> make_dense_xnnpack(const graph::Graph& g, int id);
+Result<std::unique_ptr<Kernel>> make_conv_onednn(const graph::Graph& g, int id);
+Result<std::unique_ptr<Kernel>> make_dense_onednn(const graph::Graph& g, int id);
 std::unique_ptr<Kernel> make_conv_reference(const graph::Graph& g, int id);
 std::unique_ptr<Kernel> make_dense_reference(const graph::Graph& g, int id);
 

@@ -8,9 +8,18 @@ using graph::Act;
 using graph::OpKind;
 
 const char* backend_name(Backend b) {
-  static const char* names[] = {"xnnpack", "reference"};
+  static const char* names[] = {"xnnpack", "reference", "onednn"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(Backend::Count));
   return names[int(b)];
+}
+
+Result<Backend> parse_backend(const std::string& name) {
+  std::string all;
+  for (int i = 0; i < int(Backend::Count); ++i) {
+    if (name == backend_name(Backend(i))) return Backend(i);
+    all += (i ? " | " : "") + std::string(backend_name(Backend(i)));
+  }
+  return errorf("backend '{}': must be one of {}", name, all);
 }
 
 void apply_activation(const graph::Node& n, float* d, size_t count) {
@@ -38,9 +47,11 @@ Result<std::unique_ptr<Kernel>> make_kernel(const graph::Graph& g, int id, Backe
   switch (n.kind) {
     case OpKind::Conv:
       if (backend == Backend::Xnnpack) return make_conv_xnnpack(g, id);
+      if (backend == Backend::OneDnn) return make_conv_onednn(g, id);
       return make_conv_reference(g, id);
     case OpKind::Dense:
       if (backend == Backend::Xnnpack) return make_dense_xnnpack(g, id);
+      if (backend == Backend::OneDnn) return make_dense_onednn(g, id);
       return make_dense_reference(g, id);
     case OpKind::MaxPool:
     case OpKind::AvgPool:

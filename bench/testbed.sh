@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Cooperative throughput on the local emulated testbed (issue 5):
+# 4 devices at 25% of one core each (examples/clusters/local-4.json), links of
+# 1 Gbps and then 100 Mbps; vgg16 and resnet34. For each: the best plan
+# (highest predicted throughput among the strategies) vs one such device,
+# measured side by side in one run, with the simulator's prediction for the
+# same plan and cluster printed next to every measured figure.
+# Needs root (namespaces, tc, cgroups). Usage: bench/testbed.sh [FRAMES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FRAMES=${1:-12}
+BIN=$PWD/build/coinfer
+STRATS="pico layerwise aofl efl modnn"
+TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
+cleanup() { $BIN cluster down --all >/dev/null 2>&1 || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for m in vgg16 resnet34; do
+  $BIN profile device --model zoo:$m -o "$TMP/$m.profile.json" --points 5 --repeats 3 >/dev/null
+done
+printf "%-9s %-8s %-10s %7s %9s %9s %7s %9s %9s %7s %8s\n" model link plan frames fps sim_fps err% p50_ms sim_ms err% speedup
+for bw in 1Gbps 100Mbps; do
+  /usr/bin/python3 - "$bw" "$TMP/spec.json" <<'PY'
+import json, sys
+s = json.load(open("examples/clusters/local-4.json"))
+s["name"] = "bench-4"; s["default_bandwidth"] = sys.argv[1]
+for d in s["devices"]: d["link"] = sys.argv[1]
+json.dump(s, open(sys.argv[2], "w"))
+PY
+  $BIN cluster up --spec "$TMP/spec.json" --state "$TMP/state.json" --no-netperf >/dev/null
+  LIVE="$TMP/state.json.d/spec.json"
+  for m in vgg16 resnet34; do
+    P="--model zoo:$m --profile $TMP/$m.profile.json"
+    # Best plan by prediction.
+    best=""; bestfps=0
+    for s in $STRATS; do
+      fps=$($BIN plan $P --cluster "$TMP/spec.json" --strategy $s -o "$TMP/$m.$s.plan.json" --json 2>/dev/null \
+            | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['predicted']['throughput_fps'])" || echo 0)
+      if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$fps') > float('$bestfps') else 1)"; then best=$s; bestfps=$fps; fi
+    done
+    $BIN plan $P --cluster "$TMP/spec.json" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
+    base=""
+    for s in single $best; do
+      n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 1) / 2 ))
+      stages=$(/usr/bin/python3 -c "import json; print(len(json.load(open('$TMP/$m.$s.plan.json'))['stages']))")
+      k=$((stages + 1))
+      meas=$($BIN run --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
+      pred=$($BIN simulate $P --cluster "$TMP/spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
+      line=$(/usr/bin/python3 - "$meas" "$pred" <<'PY'
+import json, sys
+m, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(m["throughput_fps"], p["throughput_fps"], m["latency_ms"]["p50"], p["latency_ms"]["p50"], m["completed"])
+PY
+)
+      read fps sfps p50 sp50 done <<<"$line"
+      [ -z "$base" ] && base=$fps
+      /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" <<'PY'
+import sys
+m, bw, s, n, fps, sfps, p50, sp50, base = sys.argv[1:]
+fps, sfps, p50, sp50, base = map(float, (fps, sfps, p50, sp50, base))
+print(f"{m:9s} {bw:8s} {s:10s} {int(n):7d} {fps:9.2f} {sfps:9.2f} {100*(sfps-fps)/fps:+6.1f}% {p50:9.1f} {sp50:9.1f} {100*(sp50-p50)/p50:+6.1f}% {fps/base:7.2f}x")
+PY
+    done
+  done
+  $BIN cluster down --state "$TMP/state.json" >/dev/null
+done
+echo "speedup = throughput / throughput of one device (target >= 3.4x at 1 Gbps; ideal 4x); err = simulator vs measured"

@@ -1,0 +1,67 @@
+// coinfer worker --listen tcp://HOST:PORT [--threads N] [--slowdown K] [--name NAME] [--cache DIR]
+// A long-lived worker: control on PORT, bands on PORT+1 (docs/RUNTIME.md).
+// SIGTERM / SIGINT or a Shutdown message stop it cleanly (exit code 0).
+#include <csignal>
+#include <cstdio>
+
+#include "cli/cli.h"
+#include "runtime/worker.h"
+
+namespace coinfer::cli {
+
+namespace {
+
+struct WorkerArgs {
+  std::string listen, name, cache, backend;
+  int threads = 1;
+  double slowdown = 1;
+  bool quiet = false;
+};
+
+runtime::Worker* g_worker = nullptr;
+
+extern "C" void on_signal(int) {
+  if (g_worker) g_worker->stop();  // sets a lock-free atomic flag: async-signal-safe
+}
+
+void worker(const WorkerArgs& a) {
+  runtime::WorkerOptions o;
+  o.listen = a.listen;
+  o.threads = a.threads;
+  if (!a.backend.empty()) o.backend = unwrap(kernels::parse_backend(a.backend));
+  o.slowdown = a.slowdown;
+  o.name = a.name;
+  o.cache_dir = a.cache;
+  o.quiet = a.quiet;
+  auto w = unwrap(runtime::Worker::create(o));
+  g_worker = w.get();
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  Status st = w->run();
+  g_worker = nullptr;
+  check(st);
+}
+
+}  // namespace
+
+void register_worker(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "worker", "Run a worker: control on --listen tcp://HOST:PORT, bands on PORT+1");
+  auto a = std::make_shared<WorkerArgs>();
+  cmd->add_option("--listen", a->listen, "control endpoint tcp://HOST:PORT (bands on PORT+1)")
+      ->required();
+  cmd->add_option("--threads", a->threads, "executor threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--slowdown", a->slowdown,
+                  "emulate a device K times slower (duty cycle on thread CPU time)")
+      ->check(CLI::Range(1.0, 1000.0));
+  cmd->add_option("--name", a->name, "name in logs and stats (default: the listen endpoint)");
+  cmd->add_option("--cache", a->cache, "weight cache directory (default ~/.cache/coinfer)");
+  cmd->add_option("--backend", a->backend, "kernels: onednn, xnnpack or reference (default: the fastest)");
+  cmd->add_flag("--quiet", a->quiet, "no log lines on stderr");
+  cmd->callback([a] { worker(*a); });
+}
+
+}  // namespace coinfer::cli

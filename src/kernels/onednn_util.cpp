@@ -1,0 +1,72 @@
+#include "kernels/onednn_util.h"
+
+#include <dlfcn.h>
+
+namespace coinfer::kernels {
+
+dnnl::engine& onednn_engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& onednn_stream() {
+  thread_local dnnl::stream s(onednn_engine());
+  return s;
+}
+
+namespace {
+
+// The Debian oneDNN uses the OpenMP runtime (libgomp, loaded with libdnnl).
+// We look its entry points up at run time rather than linking libgomp
+// ourselves: the same library oneDNN uses, whatever it is.
+using SetFn = void (*)(int);
+using GetFn = int (*)();
+struct Omp {
+  SetFn set = nullptr;
+  GetFn get = nullptr;
+  Omp() {
+    set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  }
+};
+
+}  // namespace
+
+void onednn_set_threads(const Context& ctx) {
+  onednn_set_threads(ctx.threads);
+}
+
+void onednn_set_threads(int want) {
+  static const Omp omp;
+  thread_local int current = -1;
+  if (want == current || !omp.set) return;
+  omp.set(want);
+  current = want;
+}
+
+dnnl::primitive_attr onednn_attr(const graph::Node& n) {
+  using dnnl::algorithm;
+  dnnl::post_ops po;
+  switch (n.act) {
+    case graph::Act::None:
+    case graph::Act::Count:
+      break;
+    case graph::Act::Relu:
+      po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      break;
+    case graph::Act::Clip:
+      po.append_eltwise(1.f, algorithm::eltwise_clip, n.act_min, n.act_max);
+      break;
+    case graph::Act::LeakyRelu:
+      po.append_eltwise(1.f, algorithm::eltwise_relu, n.alpha, 0.f);
+      break;
+    case graph::Act::Sigmoid:
+      po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f);
+      break;
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(po);
+  return attr;
+}
+
+}  // namespace coinfer::kernels

@@ -1,0 +1,234 @@
+#include "runtime/deployment.h"
+
+#include <cstring>
+
+#include "runtime/segment.h"
+
+namespace coinfer::runtime {
+
+namespace {
+
+constexpr size_t kDoneMemory = 1024;  // recent complete frames remembered per part
+
+std::string rows_str(Rows r) { return fmt::format("[{},{})", r.lo, r.hi); }
+
+}  // namespace
+
+Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph::Graph& g,
+                                                        const DeploySpec& spec,
+                                                        const std::string& device,
+                                                        const DeploymentOptions& opt) {
+  if (opt.slowdown < 1) return errorf("slowdown {}: must be >= 1", opt.slowdown);
+  std::vector<graph::Block> blocks = graph::find_blocks(g);
+  // The coordinator validated the plan; a worker checks it again (it trusts
+  // nothing from the network). Memory is the coordinator's check.
+  cluster::ClusterSpec names;
+  for (const auto& [dev, ep] : spec.endpoints) {
+    cluster::Device cd;
+    cd.name = dev;
+    cd.address = ep;
+    names.devices.push_back(std::move(cd));
+  }
+  std::vector<std::string> errs = plan::validate(spec.plan, g, blocks, names);
+  if (!errs.empty())
+    return errorf("plan: {}{}", errs.front(),
+                  errs.size() > 1 ? fmt::format(" (and {} more)", errs.size() - 1) : "");
+  std::unique_ptr<Deployment> d(new Deployment(id, opt));
+  ASSIGN_OR_RETURN(d->routes_, make_routes(spec.plan, g, blocks));
+  const Routes& routes = d->routes_;
+  for (int s = 0; s < int(routes.stages.size()); ++s) {
+    int j = routes.find(s, device);
+    if (j < 0) continue;
+    Part p;
+    p.route = routes.at(s, j);
+    auto seg = extract_segment(g, blocks, p.route.first_block, p.route.last_block);
+    kernels::ExecOptions eo;
+    eo.backend = opt.backend;
+    eo.threads = opt.threads;
+    if (seg.ok()) {
+      ASSIGN_OR_RETURN(p.ex, kernels::Executor::create(std::move(seg->graph), eo));
+      p.block_base = p.route.first_block;
+    } else {
+      ASSIGN_OR_RETURN(p.ex, kernels::Executor::create(g, eo));
+      p.block_base = 0;
+    }
+    d->by_stage_[s] = int(d->parts_.size());
+    d->parts_.push_back(std::move(p));
+  }
+  if (d->parts_.empty()) return errorf("plan: device '{}' has no part in it", device);
+  // Output sockets, connected now so that the first frame finds them ready.
+  const int last_stage = int(routes.stages.size()) - 1;
+  for (const Part& p : d->parts_) {
+    for (const Supply& o : p.route.outputs) {
+      std::string target = p.route.stage == last_stage ? "" : routes.at(p.route.stage + 1, o.part).device;
+      if (target == device || d->out_.count(target)) continue;  // a band to itself stays local
+      std::string ep = target.empty() ? spec.results : "";
+      if (!target.empty()) {
+        auto it = spec.endpoints.find(target);
+        if (it == spec.endpoints.end())
+          return errorf("deploy spec: no band endpoint for device '{}'", target);
+        ep = it->second;
+      }
+      ASSIGN_OR_RETURN(net::Socket s, net::connect_band_output(ep));
+      d->out_.emplace(target, std::move(s));
+    }
+  }
+  d->stats_.deployment_id = id;
+  return d;
+}
+
+std::string Deployment::describe() const {
+  std::string s;
+  for (const Part& p : parts_) {
+    if (!s.empty()) s += ", ";
+    s += p.route.name;
+  }
+  return s;
+}
+
+void Deployment::mark_done(Part& p, uint64_t frame) {
+  p.done.insert(frame);
+  if (p.done.size() > kDoneMemory) p.done.erase(p.done.begin());
+}
+
+Status Deployment::accept(net::Band band, int64_t now_ns) {
+  auto fail = [&](std::string why) {
+    ++stats_.bands_rejected;
+    return errorf("band frame {} stage {} from part {}: {}", band.frame_id, band.stage, band.part,
+                  why);
+  };
+  if (band.deployment_id != id_)
+    return fail(fmt::format("deployment {}: this worker runs deployment {}", band.deployment_id, id_));
+  auto st = by_stage_.find(int(std::min<uint32_t>(band.stage, 1u << 30)));
+  if (st == by_stage_.end()) return fail("this worker has no part in that stage");
+  const int pi = st->second;
+  Part& p = parts_[size_t(pi)];
+  const PartRoute& r = p.route;
+  int k = -1;
+  for (size_t q = 0; q < r.inputs.size(); ++q)
+    if (uint32_t(r.inputs[q].part) == band.part) k = int(q);
+  if (k < 0) return fail("that part supplies no rows to this one");
+  const Tensor& t = band.tensor;
+  if (!(t.shape == r.in_shape))
+    return fail(fmt::format("shape {}: expected {}", t.shape.str(), r.in_shape.str()));
+  const Rows want = r.inputs[size_t(k)].rows;
+  if (!(t.band() == want))
+    return fail(fmt::format("rows {}: expected exactly {}", rows_str(t.band()), rows_str(want)));
+  if (t.data.size() != size_t(int64_t(t.rows) * t.shape.row_elements()))
+    return fail("payload size does not match its rows");
+  if (p.done.count(band.frame_id)) return fail("duplicate (the frame already ran)");
+  auto it = p.pending.find(band.frame_id);
+  if (it == p.pending.end()) {
+    if (p.pending.size() >= opt_.max_pending) {
+      ++stats_.dropped;
+      return errorf("band frame {} stage {}: {} frames already incomplete: dropped",
+                    band.frame_id, band.stage, p.pending.size());
+    }
+    if (r.inputs.size() == 1 && want == r.in) {  // the one supplier: its band is the input
+      ++stats_.bands_received;
+      if (stats_.arrivals.size() < kMaxRecords)
+        stats_.arrivals.push_back({band.frame_id, r.stage, int(band.part), now_ns,
+                                   uint64_t(t.data.size()) * 4});
+      mark_done(p, band.frame_id);
+      ready_.push_back({pi, band.frame_id, std::move(band.tensor)});
+      return ok_status();
+    }
+    Pending fresh;
+    fresh.input = Tensor(r.in_shape, r.in);
+    fresh.got.assign(r.inputs.size(), false);
+    fresh.missing = int(r.inputs.size());
+    it = p.pending.emplace(band.frame_id, std::move(fresh)).first;
+  }
+  Pending& pend = it->second;
+  if (pend.got[size_t(k)]) return fail("duplicate");
+  pend.got[size_t(k)] = true;
+  --pend.missing;
+  std::memcpy(pend.input.row(want.lo), t.row(want.lo), t.data.size() * sizeof(float));
+  ++stats_.bands_received;
+  if (stats_.arrivals.size() < kMaxRecords)
+    stats_.arrivals.push_back(
+        {band.frame_id, r.stage, int(band.part), now_ns, uint64_t(t.data.size()) * 4});
+  if (pend.missing == 0) {
+    ready_.push_back({pi, band.frame_id, std::move(pend.input)});
+    mark_done(p, band.frame_id);
+    p.pending.erase(it);
+  }
+  return ok_status();
+}
+
+Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
+  const PartRoute& r = p.route;
+  const bool last_stage = r.stage + 1 == int(routes_.stages.size());
+  Status first_error;
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    const Supply& o = r.outputs[i];
+    // The last band that covers the whole output takes the buffer itself.
+    Tensor t = (i + 1 == r.outputs.size() && o.rows == out.band()) ? std::move(out) : out.slice(o.rows);
+    const uint64_t bytes = uint64_t(t.data.size()) * 4;
+    Status st;
+    if (last_stage) {
+      net::ResultBand b;
+      b.deployment_id = id_;
+      b.frame_id = frame;
+      b.stage = uint32_t(r.stage);
+      b.part = uint32_t(r.part);
+      b.tensor = std::move(t);
+      st = out_.at("").send(std::move(b));
+    } else {
+      net::Band b;
+      b.deployment_id = id_;
+      b.frame_id = frame;
+      b.stage = uint32_t(r.stage + 1);
+      b.part = uint32_t(r.part);
+      b.tensor = std::move(t);
+      const std::string& target = routes_.at(r.stage + 1, o.part).device;
+      auto it = out_.find(target);
+      if (it == out_.end()) {
+        st = accept(std::move(b), steady_now_ns());  // the next part is on this device
+        if (st.ok()) continue;                        // local: no bytes on the wire
+      } else {
+        st = it->second.send(std::move(b));
+      }
+    }
+    if (st.ok()) {
+      ++stats_.bands_sent;
+      stats_.bytes_sent += bytes;
+    } else {
+      ++stats_.dropped;
+      if (first_error.ok()) first_error = st;
+    }
+  }
+  return first_error;
+}
+
+std::optional<Deployment::TaskError> Deployment::run_next() {
+  if (ready_.empty()) return std::nullopt;
+  Ready task = std::move(ready_.front());
+  ready_.pop_front();
+  Part& p = parts_[size_t(task.part)];
+  const PartRoute& r = p.route;
+  const int64_t start = steady_now_ns();
+  duty_.begin();
+  auto out = p.ex->run_band(r.first_block - p.block_base, r.last_block - p.block_base, r.out,
+                            task.input);
+  task.input = Tensor();  // free the input before the sends allocate
+  // An emulated slow device finishes computing at start + K * CPU time: its
+  // outputs leave then, not before.
+  duty_.end();
+  std::optional<TaskError> err;
+  if (!out.ok()) {
+    ++stats_.task_errors;
+    err = TaskError{task.frame, fmt::format("{}: {}", r.name, out.error())};
+  } else {
+    Status st = send_outputs(p, task.frame, std::move(out).value());
+    if (!st.ok()) err = TaskError{task.frame, fmt::format("{}: {}", r.name, st.message())};
+  }
+  const int64_t end = steady_now_ns();
+  ++stats_.tasks_run;
+  stats_.busy_s += double(end - start) * 1e-9;
+  if (stats_.tasks.size() < kMaxRecords)
+    stats_.tasks.push_back({task.frame, r.stage, r.part, start, end});
+  return err;
+}
+
+}  // namespace coinfer::runtime

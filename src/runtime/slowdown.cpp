@@ -1,0 +1,41 @@
+#include "runtime/slowdown.h"
+
+#include <sys/prctl.h>
+#include <time.h>
+
+#include <cerrno>
+
+namespace coinfer::runtime {
+
+namespace {
+
+int64_t now(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+int64_t steady_now_ns() { return now(CLOCK_MONOTONIC); }
+int64_t thread_cpu_now_ns() { return now(CLOCK_THREAD_CPUTIME_ID); }
+
+void set_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); }
+
+void DutyCycle::begin() {
+  wall0_ = steady_now_ns();
+  cpu0_ = wall_ ? wall0_ : thread_cpu_now_ns();
+}
+
+void DutyCycle::end() {
+  if (k_ <= 1.0) return;
+  int64_t used = (wall_ ? steady_now_ns() : thread_cpu_now_ns()) - cpu0_;
+  int64_t until = wall0_ + int64_t(k_ * double(used));
+  timespec ts{};
+  ts.tv_sec = until / 1000000000;
+  ts.tv_nsec = until % 1000000000;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+}  // namespace coinfer::runtime

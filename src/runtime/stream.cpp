@@ -1,0 +1,261 @@
+// The coordinator's frame loop: issue frames (closed loop or at a rate), hand
+// every stage-0 part its input rows with non-blocking sends (a full worker
+// queue just means "retry shortly"), collect Result bands, fail frames on
+// worker Errors and timeouts. Single-threaded: nothing here ever blocks for
+// longer than one poll.
+#include <cstring>
+#include <map>
+
+#include "runtime/session.h"
+#include "runtime/slowdown.h"
+
+namespace coinfer::runtime {
+
+namespace {
+
+// Consecutive timeouts without any completion in between after which the
+// frames not yet issued are failed too: the pipeline is stuck.
+constexpr int kStallTimeouts = 3;
+
+struct Live {
+  Tensor input;  // freed once every stage-0 part has its rows
+  std::vector<bool> sent;
+  int unsent = 0;
+  Tensor output;
+  std::vector<bool> got;
+  int missing = 0;
+  int64_t deadline_ns = 0;
+};
+
+class Streamer {
+ public:
+  Streamer(Session& s, RunReport& r)
+      : s_(s), r_(r), first_(s.routes.stages.front()), last_(s.routes.stages.back()) {}
+
+  Status run() {
+    RETURN_IF_ERROR(open_inputs());
+    const int n = s_.o.input ? 1 : s_.o.frames;
+    const int k = s_.o.in_flight > 0 ? s_.o.in_flight : int(s_.routes.stages.size()) + 1;
+    s_.frames.assign(size_t(n), FrameRecord{});
+    for (FrameRecord& f : s_.frames) {
+      f.input_sent_ns.assign(first_.size(), 0);
+      f.result_recv_ns.assign(last_.size(), 0);
+    }
+    r_.outputs.assign(size_t(n), Tensor());
+    s_.t0_ns = steady_now_ns();
+    int next = 0;
+    while (finished_ < n) {
+      int64_t now = steady_now_ns();
+      int64_t next_due = INT64_MAX;
+      while (next < n) {
+        int64_t due = now;
+        if (s_.o.rate > 0) {
+          due = s_.t0_ns + int64_t(double(next) / s_.o.rate * 1e9);
+          if (due > now) {
+            next_due = due;
+            break;
+          }
+        } else if (int(live_.size()) >= k) {
+          break;
+        }
+        issue(next++, due);
+      }
+      const bool blocked = send_inputs();
+      int64_t wake = std::min(next_due, now + (blocked ? 1'000'000 : 20'000'000));
+      for (const auto& [f, l] : live_) wake = std::min(wake, l.deadline_ns);
+      RETURN_IF_ERROR(poll(int(std::max<int64_t>(0, (wake - steady_now_ns()) / 1'000'000))));
+      now = steady_now_ns();
+      for (auto it = live_.begin(); it != live_.end();) {
+        auto cur = it++;
+        if (now >= cur->second.deadline_ns) time_out(cur->first, cur->second);
+      }
+      if (stalled_ >= kStallTimeouts && next < n) {
+        for (; next < n; ++next) {
+          s_.frames[size_t(next)].issued_ns = now;
+          fail(uint64_t(next), fmt::format("not run: the pipeline stalled ({} frames in a row "
+                                           "timed out)", stalled_));
+        }
+      }
+    }
+    return ok_status();
+  }
+
+ private:
+  Status open_inputs() {
+    for (const PartRoute& pr : first_) {
+      Peer& p = s_.peers[size_t(s_.peer_of.at(pr.device))];
+      if (p.band) continue;
+      net::SocketOptions opt = net::band_options();
+      opt.immediate = true;
+      opt.send_timeout_ms = 0;  // never block: a refused send is retried
+      auto sock = net::Socket::open(zmq::socket_type::push, net::Socket::Mode::Connect, p.band_ep, opt);
+      if (!sock.ok()) return errorf("worker '{}' at {}: {}", p.device, p.address, sock.error());
+      p.band.emplace(std::move(sock).value());
+    }
+    return ok_status();
+  }
+
+  void issue(int f, int64_t due) {
+    FrameRecord& rec = s_.frames[size_t(f)];
+    rec.issued_ns = due;
+    Live l;
+    l.input = s_.o.input ? *s_.o.input : synthetic_frame(s_.g.input_shape(), s_.o.seed, uint64_t(f));
+    l.sent.assign(first_.size(), false);
+    l.unsent = int(first_.size());
+    l.output = Tensor(last_.front().out_shape);
+    l.got.assign(last_.size(), false);
+    l.missing = int(last_.size());
+    l.deadline_ns = due + int64_t(s_.o.frame_timeout_s * 1e9);
+    live_.emplace(uint64_t(f), std::move(l));
+  }
+
+  // Sends what it can; true if some send was refused (retry soon).
+  bool send_inputs() {
+    bool blocked = false;
+    for (auto& [f, l] : live_) {
+      if (l.unsent == 0) continue;
+      for (size_t j = 0; j < first_.size(); ++j) {
+        if (l.sent[j]) continue;
+        const PartRoute& pr = first_[j];
+        net::Band b;
+        b.deployment_id = s_.deployment_id;
+        b.frame_id = f;
+        b.stage = 0;
+        b.part = 0;
+        b.tensor = l.input.slice(pr.in);
+        const uint64_t bytes = uint64_t(b.tensor.data.size()) * 4;
+        if (!s_.peers[size_t(s_.peer_of.at(pr.device))].band->send(std::move(b)).ok()) {
+          blocked = true;
+          continue;
+        }
+        l.sent[j] = true;
+        --l.unsent;
+        s_.frames[size_t(f)].input_sent_ns[j] = steady_now_ns();
+        s_.input_bytes += bytes;
+      }
+      if (l.unsent == 0) l.input = Tensor();
+    }
+    return blocked;
+  }
+
+  Status poll(int timeout_ms) {
+    std::vector<zmq_pollitem_t> items;
+    for (auto& r : s_.results) items.push_back({r->raw().handle(), 0, ZMQ_POLLIN, 0});
+    for (Peer& p : s_.peers) items.push_back({p.ctl->raw().handle(), 0, ZMQ_POLLIN, 0});
+    int rc = zmq_poll(items.data(), int(items.size()), timeout_ms);
+    if (rc < 0 && zmq_errno() != EINTR) return errorf("poll: {}", zmq_strerror(zmq_errno()));
+    if (rc <= 0) return ok_status();
+    for (size_t i = 0; i < s_.results.size(); ++i) {
+      if (!(items[i].revents & ZMQ_POLLIN)) continue;
+      for (int burst = 0; burst < 256; ++burst) {
+        auto m = s_.results[i]->recv(0);
+        if (!m.ok()) {
+          reject(m.error());
+          continue;
+        }
+        if (!*m) break;
+        on_result(**m);
+      }
+    }
+    for (size_t i = 0; i < s_.peers.size(); ++i) {
+      if (!(items[s_.results.size() + i].revents & ZMQ_POLLIN)) continue;
+      for (;;) {
+        auto m = s_.peers[i].ctl->recv(0);
+        if (!m.ok()) continue;
+        if (!*m) break;
+        if (auto* e = std::get_if<net::Error>(&**m)) {
+          auto it = live_.find(e->frame_id);
+          if (it != live_.end())
+            fail(e->frame_id, fmt::format("worker '{}': {}", s_.peers[i].device, e->message));
+          else
+            s_.log(fmt::format("worker '{}': {}", s_.peers[i].device, e->message));
+        }
+      }
+    }
+    return ok_status();
+  }
+
+  void reject(const std::string& why) {
+    ++s_.results_rejected;
+    s_.log("result dropped: " + why);
+  }
+
+  void on_result(net::Message& m) {
+    auto* b = std::get_if<net::ResultBand>(&m);
+    if (!b) return reject(fmt::format("unexpected {}", net::msg_type_name(net::type_of(m))));
+    if (b->deployment_id != s_.deployment_id)
+      return reject(fmt::format("deployment {}: not this run's", b->deployment_id));
+    if (b->stage + 1 != s_.routes.stages.size() || b->part >= last_.size())
+      return reject(fmt::format("frame {}: stage {} part {}: not a last-stage part", b->frame_id,
+                                b->stage, b->part));
+    auto it = live_.find(b->frame_id);
+    if (it == live_.end())
+      return reject(fmt::format("frame {}: not in flight (late or unknown)", b->frame_id));
+    const PartRoute& pr = last_[b->part];
+    const Tensor& t = b->tensor;
+    if (!(t.shape == pr.out_shape) || !(t.band() == pr.out) ||
+        t.data.size() != size_t(int64_t(t.rows) * t.shape.row_elements()))
+      return reject(fmt::format("frame {} part {}: shape {} rows [{},{}): expected {} rows [{},{})",
+                                b->frame_id, b->part, t.shape.str(), t.row0, t.row0 + t.rows,
+                                pr.out_shape.str(), pr.out.lo, pr.out.hi));
+    Live& l = it->second;
+    if (l.got[b->part]) return reject(fmt::format("frame {} part {}: duplicate", b->frame_id, b->part));
+    l.got[b->part] = true;
+    --l.missing;
+    const int64_t now = steady_now_ns();
+    s_.frames[b->frame_id].result_recv_ns[b->part] = now;
+    if (last_.size() == 1 && t.whole())
+      l.output = std::move(b->tensor);
+    else
+      std::memcpy(l.output.row(pr.out.lo), t.row(pr.out.lo), t.data.size() * sizeof(float));
+    if (l.missing > 0) return;
+    FrameRecord& rec = s_.frames[b->frame_id];
+    rec.done = true;
+    rec.done_ns = now;
+    if (s_.o.keep_outputs || s_.o.input) r_.outputs[b->frame_id] = std::move(l.output);
+    live_.erase(it);
+    ++finished_;
+    stalled_ = 0;
+  }
+
+  void time_out(uint64_t f, const Live& l) {
+    std::string waiting;
+    if (l.unsent > 0) {
+      for (size_t j = 0; j < first_.size(); ++j)
+        if (!l.sent[j]) waiting += (waiting.empty() ? "" : ", ") + first_[j].device;
+      waiting = "its input to be accepted by " + waiting;
+    } else {
+      for (size_t j = 0; j < last_.size(); ++j)
+        if (!l.got[j])
+          waiting += fmt::format("{}s{}p{} ('{}')", waiting.empty() ? "" : ", ", last_[j].stage, j,
+                                 last_[j].device);
+      waiting = "the results of " + waiting;
+    }
+    ++stalled_;
+    fail(f, fmt::format("timed out after {:g} s waiting for {}", s_.o.frame_timeout_s, waiting));
+  }
+
+  void fail(uint64_t f, std::string why) {
+    FrameRecord& rec = s_.frames[size_t(f)];
+    rec.failed = true;
+    rec.error = why;
+    r_.failures.push_back(fmt::format("frame {}: {}", f, why));
+    s_.log(r_.failures.back());
+    live_.erase(f);
+    ++finished_;
+  }
+
+  Session& s_;
+  RunReport& r_;
+  const std::vector<PartRoute>& first_;
+  const std::vector<PartRoute>& last_;
+  std::map<uint64_t, Live> live_;
+  int finished_ = 0;
+  int stalled_ = 0;
+};
+
+}  // namespace
+
+Status stream_frames(Session& s, RunReport& r) { return Streamer(s, r).run(); }
+
+}  // namespace coinfer::runtime
