@@ -18,21 +18,7 @@ namespace coinfer::planners {
 Result<plan::Plan> plan_aofl(const cost::CostModel& cm, const Options& o) {
   Context cx(cm);
   const int nb = cx.n_blocks();
-  // Devices: those that hold every partitionable block (as modnn).
-  double weights = 0, buffers = 0;
-  for (int k = 0; k < nb; ++k)
-    if (cx.partitionable(k, k + 1)) {
-      weights += cx.weight_bytes(k, k + 1);
-      buffers = std::max(buffers, cx.band_bytes(k, k + 1));
-    }
-  std::vector<int> devs;
-  for (int d = 0; d < cx.n_devices(); ++d)
-    if (cx.memory(d) <= 0 || weights + buffers <= cx.memory(d)) devs.push_back(d);
-  if (devs.empty())
-    return errorf(
-        "aofl: model '{}' does not fit in device memory on cluster '{}': every device "
-        "must hold the {:.1f} MB of partitionable weights",
-        cm.graph().name, cm.cluster().name, weights / 1e6);
+  ASSIGN_OR_RETURN(std::vector<int> devs, devices_holding_all_partitionable(cx, "aofl"));
   const size_t n1 = size_t(nb + 1);
   // The split at boundary j (output of block j-1), and segments.
   std::vector<Draft> boundary(n1);

@@ -389,4 +389,22 @@ Result<plan::Plan> finish(Context& cx, const std::vector<Draft>& stages,
                 all);
 }
 
+Result<std::vector<int>> devices_holding_all_partitionable(Context& cx, const char* strategy) {
+  double weights = 0, buffers = 0;
+  for (int k = 0; k < cx.n_blocks(); ++k)
+    if (cx.partitionable(k, k + 1)) {
+      weights += cx.weight_bytes(k, k + 1);
+      buffers = std::max(buffers, cx.band_bytes(k, k + 1));
+    }
+  std::vector<int> devs;
+  for (int d = 0; d < cx.n_devices(); ++d)
+    if (cx.memory(d) <= 0 || weights + buffers <= cx.memory(d)) devs.push_back(d);
+  if (devs.empty())
+    return errorf(
+        "{}: model '{}' does not fit in device memory on cluster '{}': every device "
+        "must hold the {:.1f} MB of partitionable weights",
+        strategy, cx.cm().graph().name, cx.cm().cluster().name, weights / 1e6);
+  return devs;
+}
+
 }  // namespace coinfer::planners

@@ -183,6 +183,11 @@ int whole_device(Context& cx, int a, int b, const Draft* prev);
 // of the input height (at least 1); `requested` > 0 overrides (clamped).
 int fused_prefix(Context& cx, int requested);
 
+// Devices whose memory holds the weights of every partitionable block plus
+// the largest band buffer (the devices of a split-everything plan); an error
+// naming `strategy` if there are none.
+Result<std::vector<int>> devices_holding_all_partitionable(Context& cx, const char* strategy);
+
 // efl's stages for prefix length f (efl.cpp); empty if memory rules it out.
 std::vector<Draft> efl_drafts(Context& cx, int f);
 Status fused_memory_error(Context& cx, const std::string& who, int f);

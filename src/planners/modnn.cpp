@@ -14,20 +14,7 @@ namespace coinfer::planners {
 Result<plan::Plan> plan_modnn(const cost::CostModel& cm, const Options& o) {
   Context cx(cm);
   const int nb = cx.n_blocks();
-  double weights = 0, buffers = 0;
-  for (int k = 0; k < nb; ++k)
-    if (cx.partitionable(k, k + 1)) {
-      weights += cx.weight_bytes(k, k + 1);
-      buffers = std::max(buffers, cx.band_bytes(k, k + 1));
-    }
-  std::vector<int> devs;
-  for (int d = 0; d < cx.n_devices(); ++d)
-    if (cx.memory(d) <= 0 || weights + buffers <= cx.memory(d)) devs.push_back(d);
-  if (devs.empty())
-    return errorf(
-        "modnn: model '{}' does not fit in device memory on cluster '{}': every device "
-        "must hold the {:.1f} MB of partitionable weights",
-        cm.graph().name, cm.cluster().name, weights / 1e6);
+  ASSIGN_OR_RETURN(std::vector<int> devs, devices_holding_all_partitionable(cx, "modnn"));
   std::vector<Draft> stages;
   for (int k = 0; k < nb; ++k) {
     if (cx.partitionable(k, k + 1)) {

@@ -41,20 +41,7 @@ void fill_result(const Session& s, RunReport& rep) {
   }
   r.makespan_s = double(last_done - s.t0_ns) * 1e-9;
   r.throughput_fps = r.makespan_s > 0 ? r.completed / r.makespan_s : 0;
-  if (!r.latencies_ms.empty()) {
-    std::vector<double> sorted = r.latencies_ms;
-    std::sort(sorted.begin(), sorted.end());
-    auto pct = [&](double q) {
-      size_t k = size_t(std::ceil(q * double(sorted.size())));
-      return sorted[std::min(sorted.size() - 1, k > 0 ? k - 1 : 0)];
-    };
-    double sum = 0;
-    for (double v : sorted) sum += v;
-    r.latency_mean_ms = sum / double(sorted.size());
-    r.latency_p50_ms = pct(0.50);
-    r.latency_p95_ms = pct(0.95);
-    r.latency_p99_ms = pct(0.99);
-  }
+  sim::fill_latency_stats(r);
   // Devices: every device of the cluster, as the simulator lists them.
   const cluster::ClusterSpec& c = s.cluster;
   std::vector<double> received(c.devices.size(), 0);

@@ -1,6 +1,8 @@
 // The simulator's outputs: the `--json` object, the Chrome trace and the
 // physical bounds.
 #include <algorithm>
+#include <cmath>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "sim/simulator.h"
@@ -79,6 +81,22 @@ Bounds bounds(const cost::CostModel& cm) {
   if (c.shared_medium && c.medium_bandwidth_bps > 0) best = std::min(best, c.medium_bandwidth_bps);
   if (best > 0) b.comm_lower_s = bytes * 8.0 / best;
   return b;
+}
+
+void fill_latency_stats(Result& r) {
+  if (r.latencies_ms.empty()) return;
+  std::vector<double> sorted = r.latencies_ms;
+  std::sort(sorted.begin(), sorted.end());
+  auto pct = [&](double q) {
+    size_t k = size_t(std::ceil(q * double(sorted.size())));
+    return sorted[std::min(sorted.size() - 1, k > 0 ? k - 1 : 0)];
+  };
+  double sum = 0;
+  for (double v : sorted) sum += v;
+  r.latency_mean_ms = sum / double(sorted.size());
+  r.latency_p50_ms = pct(0.50);
+  r.latency_p95_ms = pct(0.95);
+  r.latency_p99_ms = pct(0.99);
 }
 
 }  // namespace coinfer::sim

@@ -513,18 +513,7 @@ class Engine {
     r_.makespan_s = last_completion_;  // the first frame arrives at t = 0
     r_.failed = r_.frames - r_.completed;
     r_.throughput_fps = r_.makespan_s > 0 ? r_.completed / r_.makespan_s : 0;
-    std::vector<double> sorted = r_.latencies_ms;
-    std::sort(sorted.begin(), sorted.end());
-    auto pct = [&](double q) {
-      size_t k = size_t(std::ceil(q * double(sorted.size())));
-      return sorted[std::min(sorted.size() - 1, k > 0 ? k - 1 : 0)];
-    };
-    double sum = 0;
-    for (double v : sorted) sum += v;
-    r_.latency_mean_ms = sum / double(sorted.size());
-    r_.latency_p50_ms = pct(0.50);
-    r_.latency_p95_ms = pct(0.95);
-    r_.latency_p99_ms = pct(0.99);
+    fill_latency_stats(r_);
     double energy = 0;
     for (size_t i = 0; i < dev_.size(); ++i) {
       const Dev& d = dev_[i];

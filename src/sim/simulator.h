@@ -67,6 +67,9 @@ coinfer::Result<Result> simulate(const plan::Plan& p, const cost::CostModel& cm,
 
 // The `--json` object shared with `coinfer run` (keys in DESIGN.md).
 std::string to_json(const Result& r);
+// Mean and nearest-rank percentiles of r.latencies_ms (zeros if empty); used
+// by the simulator and the runtime so both report the same statistics.
+void fill_latency_stats(Result& r);
 // Chrome trace-event JSON (Perfetto / chrome://tracing).
 std::string to_chrome_trace(const Result& r, const cost::CostModel& cm);
 
