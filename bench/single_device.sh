@@ -9,7 +9,10 @@ MODELS=${*:-vgg16 resnet34 mobilenet_v2}
 bash scripts/setup.sh --with-bench >/dev/null
 BIN=build/coinfer
 TMP=$(mktemp -d /tmp/coinfer-bench-XXXX); trap 'rm -rf "$TMP"' EXIT
-PEAK=116  # GFLOP/s per core, measured 3x3 conv peak on this machine kind (NOTES.md)
+# Conv peak per core, GFLOP/s: the best single conv layer measured on this
+# machine (oneDNN brgconv, vgg16 28x28x512 3x3: 203 GFLOP/s, ONEDNN_VERBOSE).
+# NOTES.md's 116 is the AMD Zen 4 kind's figure. Override: PEAK=... bench/...
+PEAK=${PEAK:-203}
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)   cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 printf "%-13s %3s %10s %10s %10s %9s %9s %8s %7s\n" model thr coinfer_ms ort_ms torch_ms vs_ort vs_torch GFLOP/s %peak
 for m in $MODELS; do
