@@ -404,3 +404,57 @@ TEST(Planners, FtpGridIsChecked) {
   EXPECT_EQ(p->stages[0].parts.size(), 4u);
   EXPECT_FALSE(p->stages[0].parts[0].all_cols());
 }
+
+// AWAS: the auction sells every row, in contiguous bands in the order of the
+// devices; a device too slow to help wins nothing; two identical devices
+// split evenly (within one strip).
+TEST(PlannersEdgeci, AuctionCoversTheOutputAndSkipsUselessDevices) {
+  auto c = make_cluster("two-and-a-snail", {0.5, 0.5, 1e-4});
+  for (const char* m : {"vgg16", "resnet34", "yolov2_tiny"}) {
+    auto env = make_env(m, c);
+    planners::Context cx(*env->cm);
+    for (int b : {1, 3, cx.partitionable_prefix()}) {
+      if (b < 1) continue;
+      const int h = cx.out_height(b - 1);
+      planners::Draft s = planners::awas_stage(cx, 0, b, {0, 1, 2}, 0);
+      int at = 0, rows0 = 0, rows1 = 0;
+      for (const planners::Part& p : s.parts) {
+        EXPECT_EQ(p.rows.lo, at) << m << " [0," << b << ")";
+        EXPECT_GT(p.rows.size(), 0);
+        EXPECT_NE(p.device, 2) << m << ": the snail won rows " << p.rows.lo << ".." << p.rows.hi;
+        (p.device == 0 ? rows0 : rows1) = p.rows.size();
+        at = p.rows.hi;
+      }
+      EXPECT_EQ(at, h) << m << " [0," << b << ")";
+      const int strip = (h + 11) / 12;  // 4 x 3 devices strips
+      EXPECT_LE(std::abs(rows0 - rows1), strip) << m << " [0," << b << ")";
+    }
+  }
+}
+
+// DPFL: fusing saves transfers and costs halo compute, so the faster the
+// links, the more (shorter) segments edgeci picks; and the full system beats
+// MoDNN's per-block split on a heterogeneous cluster.
+TEST(PlannersEdgeci, FusesMoreOnSlowLinksAndBeatsModnn) {
+  const std::vector<double> speeds{0.125, 0.125, 0.25, 0.25, 0.5, 0.5, 1, 1};
+  for (const char* m : {"vgg16", "resnet34", "yolov2"}) {
+    size_t prev = 0;
+    for (double bps : {10e6, 100e6, 1e9, 10e9}) {
+      auto env = make_env(m, make_cluster("h8", speeds, bps));
+      auto p = planners::make_plan("edgeci", *env->cm, {});
+      ASSERT_TRUE(p.ok()) << p.error();
+      EXPECT_GE(p->stages.size(), prev) << m << " at " << bps / 1e6 << " Mbps";
+      prev = p->stages.size();
+      if (bps == 100e6) {
+        auto q = planners::make_plan("modnn", *env->cm, {});
+        ASSERT_TRUE(q.ok()) << q.error();
+        sim::Options one;
+        one.frames = 1;
+        double t_edgeci = sim::simulate(*p, *env->cm, one)->latency_mean_ms;
+        double t_modnn = sim::simulate(*q, *env->cm, one)->latency_mean_ms;
+        EXPECT_LT(t_edgeci, t_modnn) << m;
+      }
+    }
+    EXPECT_GT(prev, 1u) << m << ": no split even at 10 Gbps";
+  }
+}

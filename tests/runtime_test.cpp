@@ -24,6 +24,7 @@
 #include "model/load.h"
 #include "net/transport.h"
 #include "onnx/importer.h"
+#include "planners/planner.h"
 #include "runtime/coordinator.h"
 #include "runtime/local_cluster.h"
 #include "runtime/model_source.h"
@@ -308,6 +309,31 @@ TEST(RuntimeE2E, Vgg16Pipeline3) {
                                                 stage(7, 13, {{"w1", {0, 28}}}),
                                                 stage(13, 19, {{"w2", {0, 1}}})}),
                    2, 2);
+}
+
+// Every planner's plan runs on real workers with outputs bit-identical to the
+// single-device run. The shared cluster's spec is made heterogeneous (speeds
+// 1:2:3:4, 100 Mbps) so that planners split unevenly and drop devices.
+TEST(RuntimeE2E, EveryStrategysPlanIsBitIdentical) {
+  rt::LocalCluster& lc = shared_cluster();
+  cluster::ClusterSpec spec = lc.spec();
+  for (size_t i = 0; i < spec.devices.size(); ++i) spec.devices[i].speed = 0.25 * double(i + 1);
+  spec.default_bandwidth_bps = 100e6;
+  for (const char* name : {"yolov2_tiny", "resnet34"}) {
+    Model& m = model(name);
+    auto cm = cost::CostModel::create(m.g, m.blocks, spec,
+                                      cost::analytic_profile(m.g, m.blocks, 100, 20));
+    ASSERT_TRUE(cm.ok()) << cm.error();
+    for (const planners::Strategy& s : planners::strategies()) {
+      planners::Options o;
+      o.rate = 1;  // apico
+      if (s.name == "ftp") o.grid_rows = 4, o.grid_cols = 1;  // the runtime splits rows only
+      auto p = planners::make_plan(s.name, *cm, o);
+      ASSERT_TRUE(p.ok()) << s.name << ": " << p.error();
+      SCOPED_TRACE(s.name + " on " + name);
+      expect_identical(name, *p, 2);
+    }
+  }
 }
 
 TEST(RuntimeE2E, OneInputTensorAndTrace) {

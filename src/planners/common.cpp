@@ -245,21 +245,21 @@ std::vector<Rows> proportional_rows(int h, const std::vector<double>& weights) {
   return out;
 }
 
-std::vector<Rows> balanced_rows(Context& cx, int a, int b, const std::vector<int>& devs) {
-  const int h = cx.out_height(b - 1);
-  const bool first = a == 0, last = b == cx.n_blocks();
+double part_seconds(Context& cx, int a, int b, int d, Rows r) {
+  double t = cx.compute_seconds(d, a, b, r);
+  if (cx.shared_medium() || r.empty()) return t;
   const Shape& in = cx.in_shape(a);
   const Shape& out = cx.out_shape(b - 1);
-  const bool shared = cx.shared_medium();
-  auto time = [&](int d, int lo, int hi) {
-    Rows r{lo, hi};
-    double t = cx.compute_seconds(d, a, b, r);
-    if (shared) return t;
-    t += (first ? cx.src_link(d) : cx.peer_link(d))
-             .at(double(cx.input_rows(a, b, r).size()) * in.w * in.c * 4.0);
-    t += (last ? cx.sink_link(d) : cx.peer_link(d)).at(double(r.size()) * out.w * out.c * 4.0);
-    return t;
-  };
+  t += (a == 0 ? cx.src_link(d) : cx.peer_link(d))
+           .at(double(cx.input_rows(a, b, r).size()) * in.w * in.c * 4.0);
+  t += (b == cx.n_blocks() ? cx.sink_link(d) : cx.peer_link(d))
+           .at(double(r.size()) * out.w * out.c * 4.0);
+  return t;
+}
+
+std::vector<Rows> balanced_rows(Context& cx, int a, int b, const std::vector<int>& devs) {
+  const int h = cx.out_height(b - 1);
+  auto time = [&](int d, int lo, int hi) { return part_seconds(cx, a, b, d, {lo, hi}); };
   // Greedy sweep at finish time T: each device takes as many rows as fit.
   auto sweep = [&](double T, std::vector<Rows>* rows) {
     int pos = 0;

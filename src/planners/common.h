@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,11 @@ Estimate pico_estimate(Context& cx, const std::vector<Draft>& stages);
 // Splits `h` rows in proportion to `weights` (largest remainder), in order;
 // entries may be empty.
 std::vector<Rows> proportional_rows(int h, const std::vector<double>& weights);
+// The own finish time of device d computing output rows r of [a, b) under
+// the stage-time model: compute only on a shared medium (the medium's time is
+// the stage's, not the part's); input + compute + output on own links (from
+// the source / to the sink at the model's ends, else a typical peer).
+double part_seconds(Context& cx, int a, int b, int d, Rows r);
 // Rows of [a, b)'s output split so that `devs` (in this order) finish
 // together under the stage-time model (compute only on a shared medium; input
 // + compute + output on own links), by bisection on the common finish time
@@ -191,6 +197,20 @@ Result<std::vector<int>> devices_holding_all_partitionable(Context& cx, const ch
 // efl's stages for prefix length f (efl.cpp); empty if memory rules it out.
 std::vector<Draft> efl_drafts(Context& cx, int f);
 Status fused_memory_error(Context& cx, const std::string& who, int f);
+
+// EdgeCI (awas.cpp, dpfl.cpp). A split rule: a stage of [a, b) over `devs`.
+using SplitFn = std::function<Draft(Context&, int a, int b, const std::vector<int>& devs)>;
+// AWAS: [a, b) over `devs` by a reverse auction of `strips` equal strips of
+// its output (0: 4 x devices, at most the height); see awas.cpp.
+Draft awas_stage(Context& cx, int a, int b, const std::vector<int>& devs, int strips);
+// A segment [a, b): split by `split` over the devices (by capacity) whose
+// memory holds it, or, if it is not partitionable and ends the model, whole
+// on one device (whole_device with `prev`); no parts if impossible.
+Draft segment_draft(Context& cx, int a, int b, const Draft* prev, const SplitFn& split);
+Status segment_memory_error(Context& cx, const std::string& who, int a, int b);
+// DPFL: segments minimising the summed stage times, each split by `split`
+// (dpfl.cpp); empty if memory rules every segmentation out.
+std::vector<Draft> dpfl_drafts(Context& cx, const SplitFn& split);
 
 // Builds the plan, validates it and turns violations into one error:
 // memory violations name the memory constraint; anything else is a planner bug.

@@ -63,6 +63,11 @@ Result<plan::Plan> plan_aofl(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_pico(const cost::CostModel& cm, const Options& o);
 // PICO exactly as published: Algorithm 1 + Algorithm 2 + balanced rows.
 Result<plan::Plan> plan_pico_paper(const cost::CostModel& cm, const Options& o);
+// EdgeCI: AWAS alone on fixed fused blocks, DPFL alone with proportional
+// splits, and both (awas.cpp, dpfl.cpp).
+Result<plan::Plan> plan_awas(const cost::CostModel& cm, const Options& o);
+Result<plan::Plan> plan_dpfl(const cost::CostModel& cm, const Options& o);
+Result<plan::Plan> plan_edgeci(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_apico(const cost::CostModel& cm, const Options& o);
 
 // The planners' predictions for a plan (common.h).

@@ -27,6 +27,13 @@ const std::vector<Strategy>& strategies() {
        plan_pico_paper},
       {"apico", "pico or aofl, whichever has the lower M/D/1 response time at --rate (APICO)",
        plan_apico},
+      {"edgeci",
+       "DP over fused segments (DPFL), each sold to devices by a reverse auction of strips (AWAS) "
+       "(EdgeCI)",
+       plan_edgeci},
+      {"awas", "EdgeCI's auction alone, on fixed fused segments (cut at every downsampling block)",
+       plan_awas},
+      {"dpfl", "EdgeCI's fused-segment DP alone, capacity-proportional splits", plan_dpfl},
   };
   return s;
 }
