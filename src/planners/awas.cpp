@@ -7,8 +7,10 @@
 // awas_stage [ours, after SYSTEMS.md]: a reverse auction of K equal strips of
 // the segment's output (K = 4 x devices, at most the height). Each round every
 // device bids its finish time with one more strip,
-//   b_i = t_in + t_comp_i(halo-expanded band of n_i + 1 strips) + t_out
-// (part_seconds: profiled, non-linear cost). A device's strips merge into one
+//   b_i = t_in + t_comp_i(halo-expanded band of n_i + 1 strips) [+ t_out]
+// (part_seconds: profiled, non-linear cost; t_out only to the sink at the
+// model's end: elsewhere the output is the next segment's input, and the
+// device that keeps it moves nothing). A device's strips merge into one
 // contiguous band, so its halo is paid once: bands lie in the order of
 // `devs`, and a bid is priced on the band the device would then hold (its
 // position shifts as devices before it win). The lowest bid wins (ties: the
@@ -31,7 +33,7 @@ Draft awas_stage(Context& cx, int a, int b, const std::vector<int>& devs, int st
     int before = 0;
     for (int j = 0; j < i; ++j) before += won[size_t(j)];
     return part_seconds(cx, a, b, devs[size_t(i)],
-                        {row(before), row(before + won[size_t(i)] + 1)});
+                        {row(before), row(before + won[size_t(i)] + 1)}, false);
   };
   for (int sold = 0; sold < k; ++sold) {
     int w = 0;

@@ -245,15 +245,16 @@ std::vector<Rows> proportional_rows(int h, const std::vector<double>& weights) {
   return out;
 }
 
-double part_seconds(Context& cx, int a, int b, int d, Rows r) {
+double part_seconds(Context& cx, int a, int b, int d, Rows r, bool output) {
   double t = cx.compute_seconds(d, a, b, r);
   if (cx.shared_medium() || r.empty()) return t;
   const Shape& in = cx.in_shape(a);
   const Shape& out = cx.out_shape(b - 1);
   t += (a == 0 ? cx.src_link(d) : cx.peer_link(d))
            .at(double(cx.input_rows(a, b, r).size()) * in.w * in.c * 4.0);
-  t += (b == cx.n_blocks() ? cx.sink_link(d) : cx.peer_link(d))
-           .at(double(r.size()) * out.w * out.c * 4.0);
+  if (output || b == cx.n_blocks())
+    t += (b == cx.n_blocks() ? cx.sink_link(d) : cx.peer_link(d))
+             .at(double(r.size()) * out.w * out.c * 4.0);
   return t;
 }
 

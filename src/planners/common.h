@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,26 @@ StageTime stage_time(Context& cx, const Draft& s, bool first, bool last,
 // (and final output) transfers summed) on a shared medium.
 StageTime mean_stage_time(Context& cx, int a, int b, int p, bool flow = false);
 
+// One stage of the flow model (planners::estimate): its share of the
+// latency (input phase from `prev`'s parts, or the source if null, + its
+// slowest part, + the output phase to the sink if `last`). `load`, if given,
+// accumulates compute per device and transfer time per channel.
+struct FlowLoad {
+  std::vector<double> busy;                      // per device
+  std::map<std::pair<int, int>, double> channel;  // per device pair (nd = the source)
+  double medium = 0;                             // shared medium
+};
+double flow_stage_seconds(Context& cx, const Draft* prev, const Draft& s, bool last,
+                          FlowLoad* load = nullptr);
+
+// One frame's critical path through stage `s` (estimate.cpp): each part
+// starts when its device is done with `prev` and its input bands have
+// arrived (senders' finish times `prev_finish`, per part of prev, + transfer),
+// then computes; writes each part's finish to `finish` and returns the
+// stage's end (after the output reaches the sink if `last`).
+double critical_stage(Context& cx, const Draft* prev, const std::vector<double>& prev_finish,
+                      const Draft& s, bool last, std::vector<double>* finish);
+
 // Plan-level estimates of a draft sequence (see planners::estimate and
 // planners::pico_estimate).
 Estimate estimate(Context& cx, const std::vector<Draft>& stages);
@@ -166,7 +187,9 @@ std::vector<Rows> proportional_rows(int h, const std::vector<double>& weights);
 // the stage-time model: compute only on a shared medium (the medium's time is
 // the stage's, not the part's); input + compute + output on own links (from
 // the source / to the sink at the model's ends, else a typical peer).
-double part_seconds(Context& cx, int a, int b, int d, Rows r);
+// `output` = false: the output is not counted unless it goes to the sink
+// (the next stage's input transfer accounts for it).
+double part_seconds(Context& cx, int a, int b, int d, Rows r, bool output = true);
 // Rows of [a, b)'s output split so that `devs` (in this order) finish
 // together under the stage-time model (compute only on a shared medium; input
 // + compute + output on own links), by bisection on the common finish time

@@ -2,15 +2,17 @@
 // edgeci (dpfl with awas as the inner split: the full system).
 //
 // Bottom-up DP over segment boundaries [paper: non-recursive DP; ours: the
-// cost model]:  T*(0) = 0,  T*(j) = min over i < j of T*(i) + Cost(i, j),
-// Cost = the stage time (common.h) of blocks [i, j) split by the inner rule:
-// scatter of its input (rows a device already holds from the previous
-// segment on the best path to i do not move) + the slowest part + gather of
-// its output (rows a device keeps for the next segment do not move; block j
-// alone, split by the same rule, stands in for that unknown segment). A segment that reaches the non-partitionable tail runs whole on
-// the device holding the largest share of its input. O(blocks^2) cost
-// evaluations. Inner rule: capacity-proportional rows (dpfl alone, the
-// fusion knob only) or the AWAS auction (edgeci).
+// cost model]:  T*(j) = min over i < j of the time segment [i, j) ends when
+// it follows the best path to i, on one frame's critical path
+// (critical_stage): each device starts its part once it is done with the
+// previous segment and the bands it lacks have arrived (scatter), computes,
+// and the last segment's output reaches the sink (gather); transfers overlap
+// other devices' compute, as the simulator and the runtime do. EdgeCI's
+// Cost = scatter + AWAS makespan + gather, with t_free carried from segment
+// to segment. A segment that reaches the non-partitionable tail runs whole on
+// the device holding the largest share of its input. O(blocks^2) segment
+// evaluations. Inner rule: capacity-proportional rows (dpfl alone, the fusion
+// knob only) or the AWAS auction (edgeci).
 #include <algorithm>
 
 #include "planners/common.h"
@@ -48,11 +50,8 @@ std::vector<Draft> dpfl_drafts(Context& cx, const SplitFn& split) {
   std::vector<double> T(size_t(nb + 1), kInf);
   std::vector<int> from(size_t(nb + 1), -1);
   std::vector<Draft> last(size_t(nb + 1));  // the last segment on the best path to j
-  // The segment after boundary j is unknown while j's cost is taken; block j
-  // alone, split by the same rule, stands in for it (same device order, so
-  // about the same rows per device).
-  std::vector<Draft> proxy(size_t(nb + 1));
-  for (int j = 1; j < nb; ++j) proxy[size_t(j)] = segment_draft(cx, j, j + 1, nullptr, split);
+  std::vector<std::vector<double>> done(size_t(nb + 1));  // its parts' finish times
+  std::vector<double> fin;
   T[0] = 0;
   for (int j = 1; j <= nb; ++j)
     for (int i = 0; i < j; ++i) {
@@ -60,12 +59,12 @@ std::vector<Draft> dpfl_drafts(Context& cx, const SplitFn& split) {
       const Draft* prev = i > 0 ? &last[size_t(i)] : nullptr;
       Draft s = segment_draft(cx, i, j, prev, split);
       if (s.parts.empty()) continue;
-      const Draft* next = proxy[size_t(j)].parts.empty() ? nullptr : &proxy[size_t(j)];
-      double t = T[size_t(i)] + stage_time(cx, s, i == 0, j == nb, prev, next).total;
+      double t = critical_stage(cx, prev, done[size_t(i)], s, j == nb, &fin);
       if (t < T[size_t(j)]) {
         T[size_t(j)] = t;
         from[size_t(j)] = i;
         last[size_t(j)] = std::move(s);
+        done[size_t(j)] = fin;
       }
     }
   std::vector<Draft> stages;

@@ -161,13 +161,10 @@ Estimate pico_estimate(Context& cx, const std::vector<Draft>& stages) {
 // latency = per stage, its input phase (transfers summed on a shared medium,
 // the slowest otherwise, plus the link latency) + its slowest part, then the
 // output phase.
-Estimate estimate(Context& cx, const std::vector<Draft>& stages) {
-  Estimate e;
+double flow_stage_seconds(Context& cx, const Draft* prev, const Draft& st, bool last,
+                          FlowLoad* load) {
   const int nd = cx.n_devices();
   const bool shared = cx.shared_medium();
-  std::vector<double> busy(size_t(nd), 0);
-  std::map<std::pair<int, int>, double> chan;  // node nd = the external source
-  double medium = 0;
   struct Phase {
     double sum = 0, max = 0, fixed = 0;
     double time(bool shared) const { return shared ? sum + fixed : max; }
@@ -179,52 +176,130 @@ Estimate estimate(Context& cx, const std::vector<Draft>& stages) {
                                  : cx.pair_link(from, to);
     double t = c.per_byte * bytes;
     if (t <= 0 && c.fixed <= 0) return;  // the source device itself
-    if (shared) {
-      medium += t;
-    } else {
+    if (load && shared) {
+      load->medium += t;
+    } else if (load) {
       int a = from < 0 ? nd : from, b = to < 0 ? nd : to;
-      chan[{std::min(a, b), std::max(a, b)}] += t;
+      load->channel[{std::min(a, b), std::max(a, b)}] += t;
     }
     ph.sum += t;
     ph.max = std::max(ph.max, t + c.fixed);
     ph.fixed = std::max(ph.fixed, c.fixed);
   };
-  for (size_t s = 0; s < stages.size(); ++s) {
-    const Draft& st = stages[s];
-    const Shape& in = cx.in_shape(st.a);
-    const Shape& out = cx.out_shape(st.b - 1);
-    Phase ph;
-    double comp = 0;
-    for (const Part& p : st.parts) {
-      if (p.rows.empty()) continue;
-      Rows ir = cx.input_rows(st.a, st.b, p.rows), ic = input_cols(cx, st.a, st.b, p.cols);
-      if (s == 0) {
-        move(cx.source(), p.device, area(ir, ic) * in.c * 4.0, ph);
+  if (load) load->busy.resize(size_t(nd), 0);
+  const Shape& in = cx.in_shape(st.a);
+  const Shape& out = cx.out_shape(st.b - 1);
+  Phase ph;
+  double comp = 0;
+  for (const Part& p : st.parts) {
+    if (p.rows.empty()) continue;
+    Rows ir = cx.input_rows(st.a, st.b, p.rows), ic = input_cols(cx, st.a, st.b, p.cols);
+    if (!prev) {
+      move(cx.source(), p.device, area(ir, ic) * in.c * 4.0, ph);
+    } else {
+      for (const Part& q : prev->parts)
+        move(q.device, p.device,
+             area(meet(ir, q.rows), meet(ic, all_cols(q.cols, in.w))) * in.c * 4.0, ph);
+    }
+    Rows oc = all_cols(p.cols, out.w);
+    double c = cx.compute_seconds(p.device, st.a, st.b, p.rows) * double(oc.size()) / double(out.w);
+    if (load) load->busy[size_t(p.device)] += c;
+    comp = std::max(comp, c);
+  }
+  double t = ph.time(shared) + comp;
+  if (last) {
+    Phase out_ph;
+    for (const Part& p : st.parts)
+      if (!p.rows.empty())
+        move(p.device, cx.source(), area(p.rows, all_cols(p.cols, out.w)) * out.c * 4.0, out_ph);
+    t += out_ph.time(shared);
+  }
+  return t;
+}
+
+// One frame's critical path through a stage: part p starts when its device
+// is free (its part of `prev` done) and every band it needs has arrived
+// (sender's finish + transfer; from the source at 0 for the first stage; on
+// a shared medium transfers go one at a time in order of readiness), then
+// computes. Its finish, and the stage's end (+ the output to the sink if
+// `last`), are returned.
+double critical_stage(Context& cx, const Draft* prev, const std::vector<double>& prev_finish,
+                      const Draft& st, bool last, std::vector<double>* finish) {
+  const bool shared = cx.shared_medium();
+  const Shape& in = cx.in_shape(st.a);
+  const Shape& out = cx.out_shape(st.b - 1);
+  double medium = 0;
+  struct Send {
+    double ready, bytes;
+    int from, to;
+    size_t part;
+  };
+  std::vector<Send> sends;
+  std::vector<double> start(st.parts.size(), 0);
+  for (size_t k = 0; k < st.parts.size(); ++k) {
+    const Part& p = st.parts[k];
+    if (p.rows.empty()) continue;
+    Rows ir = cx.input_rows(st.a, st.b, p.rows), ic = input_cols(cx, st.a, st.b, p.cols);
+    if (!prev) {
+      sends.push_back({0, area(ir, ic) * in.c * 4.0, cx.source(), p.device, k});
+      continue;
+    }
+    for (size_t q = 0; q < prev->parts.size(); ++q) {
+      const Part& o = prev->parts[q];
+      double f = q < prev_finish.size() ? prev_finish[q] : 0;
+      if (o.device == p.device) start[k] = std::max(start[k], f);  // busy until then
+      double bytes = area(meet(ir, o.rows), meet(ic, all_cols(o.cols, in.w))) * in.c * 4.0;
+      if (bytes > 0 && o.device != p.device) sends.push_back({f, bytes, o.device, p.device, k});
+    }
+  }
+  std::sort(sends.begin(), sends.end(), [](const Send& x, const Send& y) { return x.ready < y.ready; });
+  for (const Send& m : sends) {
+    if (m.from == m.to) continue;
+    const LinkCoef& c = m.from < 0 ? cx.src_link(m.to) : cx.pair_link(m.from, m.to);
+    double t = c.per_byte * m.bytes, at = m.ready;
+    if (shared) {
+      at = std::max(at, medium);
+      medium = at + t;
+    }
+    start[m.part] = std::max(start[m.part], at + t + c.fixed);
+  }
+  finish->assign(st.parts.size(), 0);
+  double end = 0;
+  for (size_t k = 0; k < st.parts.size(); ++k) {
+    const Part& p = st.parts[k];
+    if (p.rows.empty()) continue;
+    double c = cx.compute_seconds(p.device, st.a, st.b, p.rows) *
+               double(all_cols(p.cols, out.w).size()) / double(out.w);
+    (*finish)[k] = start[k] + c;
+    double e = (*finish)[k];
+    if (last) {
+      const LinkCoef& l = cx.sink_link(p.device);
+      double t = l.per_byte * area(p.rows, all_cols(p.cols, out.w)) * out.c * 4.0;
+      if (shared) {
+        e = std::max(e, medium) + t;
+        medium = e;
       } else {
-        for (const Part& q : stages[s - 1].parts)
-          move(q.device, p.device,
-               area(meet(ir, q.rows), meet(ic, all_cols(q.cols, in.w))) * in.c * 4.0, ph);
+        e += t;
       }
-      Rows oc = all_cols(p.cols, out.w);
-      double c =
-          cx.compute_seconds(p.device, st.a, st.b, p.rows) * double(oc.size()) / double(out.w);
-      busy[size_t(p.device)] += c;
-      comp = std::max(comp, c);
+      e += l.fixed;
     }
-    double t = ph.time(shared) + comp;
-    if (s + 1 == stages.size()) {
-      Phase out_ph;
-      for (const Part& p : st.parts)
-        if (!p.rows.empty())
-          move(p.device, cx.source(), area(p.rows, all_cols(p.cols, out.w)) * out.c * 4.0, out_ph);
-      t += out_ph.time(shared);
-    }
+    end = std::max(end, e);
+  }
+  return end;
+}
+
+Estimate estimate(Context& cx, const std::vector<Draft>& stages) {
+  Estimate e;
+  FlowLoad load;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    double t = flow_stage_seconds(cx, s > 0 ? &stages[s - 1] : nullptr, stages[s],
+                                  s + 1 == stages.size(), &load);
     e.stage_s.push_back(t);
     e.latency_s += t;
   }
-  for (double b : busy) e.period_s = std::max(e.period_s, b);
-  e.period_s = std::max(e.period_s, medium);
-  for (auto& [k, v] : chan) e.period_s = std::max(e.period_s, v);
+  for (double b : load.busy) e.period_s = std::max(e.period_s, b);
+  e.period_s = std::max(e.period_s, load.medium);
+  for (auto& [k, v] : load.channel) e.period_s = std::max(e.period_s, v);
   return e;
 }
 
