@@ -320,6 +320,41 @@ std::vector<std::string> check_plan(const plan::Plan& p, const graph::Graph& g,
   return errs;
 }
 
+Status open_session(Session& s) {
+  s.blocks = graph::find_blocks(s.g);
+  ASSIGN_OR_RETURN(s.routes, make_routes(s.plan, s.g, s.blocks));
+  std::random_device rd;
+  s.deployment_id = (uint64_t(rd()) << 32 ^ uint64_t(rd()) ^ uint64_t(steady_now_ns())) | 1;
+  for (const auto& st : s.plan.stages)
+    for (const auto& a : st.parts) {
+      if (s.peer_of.count(a.device)) continue;
+      Peer peer;
+      peer.device = a.device;
+      peer.address = s.cluster.devices[size_t(s.cluster.find(a.device))].address;
+      ASSIGN_OR_RETURN(peer.band_ep, band_endpoint_for(peer.address));
+      s.peer_of[a.device] = int(s.peers.size());
+      s.peers.push_back(std::move(peer));
+    }
+  const int64_t t_hello = steady_now_ns();
+  RETURN_IF_ERROR(hello(s));
+  RETURN_IF_ERROR(check_memory(s));
+  RETURN_IF_ERROR(bind_results(s));
+  Status st = deploy(s);
+  if (!st.ok()) {
+    release(s);
+    return st;
+  }
+  s.log(fmt::format("deployed on {} workers in {:.2f} s", s.peers.size(),
+                    double(steady_now_ns() - t_hello) * 1e-9));
+  measure_clocks(s);
+  return ok_status();
+}
+
+void close_session(Session& s) {
+  collect_stats(s);
+  release(s);
+}
+
 Tensor synthetic_frame(const Shape& s, uint64_t seed, uint64_t frame) {
   Tensor t(s);
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + frame);
@@ -343,36 +378,12 @@ Result<RunReport> run(const graph::Graph& g, const plan::Plan& p, const cluster:
   if (o.frame_timeout_s <= 0 || o.hello_timeout_s <= 0 || o.deploy_timeout_s <= 0)
     return errorf("timeouts must be > 0");
   Session s(g, p, c, o);
-  s.blocks = graph::find_blocks(g);
-  ASSIGN_OR_RETURN(s.routes, make_routes(p, g, s.blocks));
-  std::random_device rd;
-  s.deployment_id = (uint64_t(rd()) << 32 ^ uint64_t(rd()) ^ uint64_t(steady_now_ns())) | 1;
-  for (const auto& st : p.stages)
-    for (const auto& a : st.parts) {
-      if (s.peer_of.count(a.device)) continue;
-      Peer peer;
-      peer.device = a.device;
-      peer.address = c.devices[size_t(c.find(a.device))].address;
-      ASSIGN_OR_RETURN(peer.band_ep, band_endpoint_for(peer.address));
-      s.peer_of[a.device] = int(s.peers.size());
-      s.peers.push_back(std::move(peer));
-    }
   RunReport r;
   const int64_t t_hello = steady_now_ns();
-  RETURN_IF_ERROR(hello(s));
-  RETURN_IF_ERROR(check_memory(s));
-  RETURN_IF_ERROR(bind_results(s));
-  Status st = deploy(s);
-  if (!st.ok()) {
-    release(s);
-    return st;
-  }
+  RETURN_IF_ERROR(open_session(s));
   r.deploy_s = double(steady_now_ns() - t_hello) * 1e-9;
-  s.log(fmt::format("deployed on {} workers in {:.2f} s", s.peers.size(), r.deploy_s));
-  measure_clocks(s);
-  st = stream_frames(s, r);
-  collect_stats(s);
-  release(s);
+  Status st = stream_frames(s, r);
+  close_session(s);
   RETURN_IF_ERROR(st);
   fill_result(s, r);
   for (Peer& peer : s.peers) r.workers.push_back({peer.device, peer.address, peer.stats, peer.has_stats});

@@ -173,7 +173,8 @@ Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
       b.stage = uint32_t(r.stage);
       b.part = uint32_t(r.part);
       b.tensor = std::move(t);
-      st = out_.at("").send(std::move(b));
+      st = wait_writable(out_.at(""), "the coordinator");
+      if (st.ok()) st = out_.at("").send(std::move(b));
     } else {
       net::Band b;
       b.deployment_id = id_;
@@ -187,7 +188,8 @@ Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
         st = accept(std::move(b), steady_now_ns());  // the next part is on this device
         if (st.ok()) continue;                        // local: no bytes on the wire
       } else {
-        st = it->second.send(std::move(b));
+        st = wait_writable(it->second, "'" + target + "'");
+        if (st.ok()) st = it->second.send(std::move(b));
       }
     }
     if (st.ok()) {
@@ -199,6 +201,21 @@ Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
     }
   }
   return first_error;
+}
+
+Status Deployment::wait_writable(net::Socket& s, const std::string& to) {
+  constexpr int kSendSliceMs = 50;
+  const int64_t deadline = steady_now_ns() + int64_t(opt_.send_timeout_s * 1e9);
+  for (;;) {
+    zmq_pollitem_t item{s.raw().handle(), 0, ZMQ_POLLOUT, 0};
+    int rc = zmq_poll(&item, 1, kSendSliceMs);
+    if (rc > 0 && (item.revents & ZMQ_POLLOUT)) return ok_status();
+    if (rc < 0 && zmq_errno() != EINTR) return errorf("band to {}: poll: {}", to, zmq_strerror(zmq_errno()));
+    if (opt_.interrupted && opt_.interrupted())
+      return errorf("band to {}: abandoned for a control request", to);
+    if (steady_now_ns() >= deadline)
+      return errorf("band to {}: no room for {:g} s (peer gone or stuck)", to, opt_.send_timeout_s);
+  }
 }
 
 std::optional<Deployment::TaskError> Deployment::run_next() {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,12 @@ struct DeploymentOptions {
   double slowdown = 1;       // duty-cycle factor K >= 1
   size_t max_pending = 64;   // incomplete frames per part
   size_t max_ready = 8;      // ready frames before the band input is paused
+  // While a send waits for room (backpressure, or a peer that has gone), this
+  // is asked every kSendSliceMs; true abandons the send (the band is dropped
+  // and the frame reported failed) so the worker can serve a control request
+  // (e.g. a new Deploy that routes around a dead peer). Null: wait.
+  std::function<bool()> interrupted;
+  double send_timeout_s = 10;  // then the band is dropped
 };
 
 class Deployment {
@@ -91,6 +98,8 @@ class Deployment {
       : id_(id), opt_(opt), duty_(opt.slowdown, opt.threads > 1) {}
   void mark_done(Part& p, uint64_t frame);
   Status send_outputs(const Part& p, uint64_t frame, Tensor out);
+  // Waits until `s` can take a message without blocking (see interrupted).
+  Status wait_writable(net::Socket& s, const std::string& to);
 
   uint64_t id_;
   DeploymentOptions opt_;

@@ -3,6 +3,8 @@
 // the sim::Result and the trace).
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +30,8 @@ struct Peer {
 };
 
 // Per frame, kept until the run ends.
+// (An adaptive run keeps one record per frame across its deployments; the
+// per-part vectors are those of the deployment that last ran the frame.)
 struct FrameRecord {
   int64_t issued_ns = 0;  // coordinator clock; 0 = not issued yet
   int64_t done_ns = 0;
@@ -35,6 +39,30 @@ struct FrameRecord {
   std::string error;
   std::vector<int64_t> input_sent_ns;   // per stage-0 part
   std::vector<int64_t> result_recv_ns;  // per last-stage part
+};
+
+// What an adaptive run (adaptive.cpp) asks of one deployment's stream. The
+// frames, their outputs and failures live across deployments; this
+// deployment issues frames from `queue` until it is empty or `stop` says so,
+// then drains the ones in flight.
+struct StreamControl {
+  std::vector<FrameRecord> frames;   // every frame of the run
+  std::deque<uint64_t> queue;        // to issue, in order (re-runs first)
+  int64_t t0_ns = 0;                 // the run's first issue (rate schedule origin)
+  // Called every turn of the loop (<= 20 ms apart): true = issue no more
+  // frames on this deployment, drain.
+  std::function<bool()> stop;
+  // Control messages other than Error / Heartbeat (e.g. stats answers).
+  std::function<void(int peer, net::Message&)> on_control;
+  double heartbeat_s = 0.2;          // liveness probes to every worker
+  double dead_after_s = 1.0;         // silent this long = lost
+  int max_attempts = 3;              // runs of one frame before it fails
+  std::map<uint64_t, int> attempts;
+  // Out: workers found silent. The stream then ends at once and the frames
+  // in flight go back to the front of the queue (or fail after max_attempts).
+  std::vector<std::string> lost;
+  int64_t lost_ns = 0;               // when the first was noticed
+  uint64_t requeued = 0;             // frame re-runs handed back
 };
 
 struct Session {
@@ -54,6 +82,7 @@ struct Session {
   int64_t t0_ns = 0;                    // first issue
   uint64_t input_bytes = 0;             // stage-0 band payload bytes sent
   uint64_t results_rejected = 0;
+  StreamControl* ctl = nullptr;         // adaptive runs; null = stream o.frames once
 
   Session(const graph::Graph& g_, const plan::Plan& p, const cluster::ClusterSpec& c,
           const RunOptions& opt)
@@ -61,7 +90,12 @@ struct Session {
   void log(const std::string& line) const;
 };
 
-// stream.cpp: streams the frames; fills frames, outputs and failures.
+// coordinator.cpp: one deployment's setup (peers of the plan, Hello, memory
+// check, results sockets, Deploy, clocks) and teardown (stats, release).
+Status open_session(Session& s);
+void close_session(Session& s);
+// stream.cpp: streams the frames; fills frames, outputs and failures
+// (s.ctl: those of the control block, else s.frames with o.frames frames).
 Status stream_frames(Session& s, RunReport& r);
 // run_report.cpp: latency, throughput, devices, bytes and the trace.
 void fill_result(const Session& s, RunReport& r);

@@ -4,6 +4,7 @@
 // worker Errors and timeouts. Single-threaded: nothing here ever blocks for
 // longer than one poll.
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include "runtime/session.h"
@@ -30,27 +31,39 @@ struct Live {
 class Streamer {
  public:
   Streamer(Session& s, RunReport& r)
-      : s_(s), r_(r), first_(s.routes.stages.front()), last_(s.routes.stages.back()) {}
+      : s_(s),
+        r_(r),
+        first_(s.routes.stages.front()),
+        last_(s.routes.stages.back()),
+        frames_(s.ctl ? s.ctl->frames : s.frames) {}
 
   Status run() {
     RETURN_IF_ERROR(open_inputs());
-    const int n = s_.o.input ? 1 : s_.o.frames;
+    StreamControl* ctl = s_.ctl;
     const int k = s_.o.in_flight > 0 ? s_.o.in_flight : int(s_.routes.stages.size()) + 1;
-    s_.frames.assign(size_t(n), FrameRecord{});
-    for (FrameRecord& f : s_.frames) {
-      f.input_sent_ns.assign(first_.size(), 0);
-      f.result_recv_ns.assign(last_.size(), 0);
+    std::deque<uint64_t> own;
+    std::deque<uint64_t>& queue = ctl ? ctl->queue : own;
+    if (!ctl) {
+      const int n = s_.o.input ? 1 : s_.o.frames;
+      frames_.assign(size_t(n), FrameRecord{});
+      r_.outputs.assign(size_t(n), Tensor());
+      for (int f = 0; f < n; ++f) own.push_back(uint64_t(f));
+      s_.t0_ns = steady_now_ns();
+    } else {
+      s_.t0_ns = ctl->t0_ns;
+      seen_.assign(s_.peers.size(), steady_now_ns());
     }
-    r_.outputs.assign(size_t(n), Tensor());
-    s_.t0_ns = steady_now_ns();
-    int next = 0;
-    while (finished_ < n) {
+    bool stopping = false;
+    int64_t next_beat = 0;
+    while ((!queue.empty() && !stopping) || !live_.empty()) {
       int64_t now = steady_now_ns();
+      if (ctl && !stopping && ctl->stop && ctl->stop()) stopping = true;
       int64_t next_due = INT64_MAX;
-      while (next < n) {
+      while (!queue.empty() && !stopping) {
+        const uint64_t f = queue.front();
         int64_t due = now;
         if (s_.o.rate > 0) {
-          due = s_.t0_ns + int64_t(double(next) / s_.o.rate * 1e9);
+          due = s_.t0_ns + int64_t(double(f) / s_.o.rate * 1e9);
           if (due > now) {
             next_due = due;
             break;
@@ -58,22 +71,31 @@ class Streamer {
         } else if (int(live_.size()) >= k) {
           break;
         }
-        issue(next++, due);
+        queue.pop_front();
+        issue(f, due);
       }
       const bool blocked = send_inputs();
       int64_t wake = std::min(next_due, now + (blocked ? 1'000'000 : 20'000'000));
       for (const auto& [f, l] : live_) wake = std::min(wake, l.deadline_ns);
+      if (ctl) {
+        if (now >= next_beat) {
+          for (Peer& p : s_.peers) (void)p.ctl->send(net::Heartbeat{++beat_, uint64_t(now)});
+          next_beat = now + int64_t(ctl->heartbeat_s * 1e9);
+        }
+        wake = std::min(wake, next_beat);
+      }
       RETURN_IF_ERROR(poll(int(std::max<int64_t>(0, (wake - steady_now_ns()) / 1'000'000))));
       now = steady_now_ns();
+      if (ctl && lost_workers(now)) break;
       for (auto it = live_.begin(); it != live_.end();) {
         auto cur = it++;
         if (now >= cur->second.deadline_ns) time_out(cur->first, cur->second);
       }
-      if (stalled_ >= kStallTimeouts && next < n) {
-        for (; next < n; ++next) {
-          s_.frames[size_t(next)].issued_ns = now;
-          fail(uint64_t(next), fmt::format("not run: the pipeline stalled ({} frames in a row "
-                                           "timed out)", stalled_));
+      if (stalled_ >= kStallTimeouts && !queue.empty()) {
+        for (; !queue.empty(); queue.pop_front()) {
+          frames_[size_t(queue.front())].issued_ns = now;
+          fail(queue.front(), fmt::format("not run: the pipeline stalled ({} frames in a row "
+                                          "timed out)", stalled_));
         }
       }
     }
@@ -95,18 +117,21 @@ class Streamer {
     return ok_status();
   }
 
-  void issue(int f, int64_t due) {
-    FrameRecord& rec = s_.frames[size_t(f)];
-    rec.issued_ns = due;
+  void issue(uint64_t f, int64_t due) {
+    FrameRecord& rec = frames_[size_t(f)];
+    if (rec.issued_ns == 0) rec.issued_ns = due;  // a re-run keeps the frame's arrival
+    rec.input_sent_ns.assign(first_.size(), 0);
+    rec.result_recv_ns.assign(last_.size(), 0);
+    if (s_.ctl) ++s_.ctl->attempts[f];
     Live l;
-    l.input = s_.o.input ? *s_.o.input : synthetic_frame(s_.g.input_shape(), s_.o.seed, uint64_t(f));
+    l.input = s_.o.input ? *s_.o.input : synthetic_frame(s_.g.input_shape(), s_.o.seed, f);
     l.sent.assign(first_.size(), false);
     l.unsent = int(first_.size());
     l.output = Tensor(last_.front().out_shape);
     l.got.assign(last_.size(), false);
     l.missing = int(last_.size());
-    l.deadline_ns = due + int64_t(s_.o.frame_timeout_s * 1e9);
-    live_.emplace(uint64_t(f), std::move(l));
+    l.deadline_ns = std::max(due, steady_now_ns()) + int64_t(s_.o.frame_timeout_s * 1e9);
+    live_.emplace(f, std::move(l));
   }
 
   // Sends what it can; true if some send was refused (retry soon).
@@ -130,7 +155,7 @@ class Streamer {
         }
         l.sent[j] = true;
         --l.unsent;
-        s_.frames[size_t(f)].input_sent_ns[j] = steady_now_ns();
+        frames_[size_t(f)].input_sent_ns[j] = steady_now_ns();
         s_.input_bytes += bytes;
       }
       if (l.unsent == 0) l.input = Tensor();
@@ -163,12 +188,16 @@ class Streamer {
         auto m = s_.peers[i].ctl->recv(0);
         if (!m.ok()) continue;
         if (!*m) break;
+        if (!seen_.empty()) seen_[i] = steady_now_ns();
         if (auto* e = std::get_if<net::Error>(&**m)) {
           auto it = live_.find(e->frame_id);
+          std::string why = fmt::format("worker '{}': {}", s_.peers[i].device, e->message);
           if (it != live_.end())
-            fail(e->frame_id, fmt::format("worker '{}': {}", s_.peers[i].device, e->message));
+            retry_or_fail(e->frame_id, why);
           else
-            s_.log(fmt::format("worker '{}': {}", s_.peers[i].device, e->message));
+            s_.log(why);
+        } else if (s_.ctl && s_.ctl->on_control && !std::holds_alternative<net::Heartbeat>(**m)) {
+          s_.ctl->on_control(int(i), **m);
         }
       }
     }
@@ -203,18 +232,17 @@ class Streamer {
     l.got[b->part] = true;
     --l.missing;
     const int64_t now = steady_now_ns();
-    s_.frames[b->frame_id].result_recv_ns[b->part] = now;
+    frames_[b->frame_id].result_recv_ns[b->part] = now;
     if (last_.size() == 1 && t.whole())
       l.output = std::move(b->tensor);
     else
       std::memcpy(l.output.row(pr.out.lo), t.row(pr.out.lo), t.data.size() * sizeof(float));
     if (l.missing > 0) return;
-    FrameRecord& rec = s_.frames[b->frame_id];
+    FrameRecord& rec = frames_[b->frame_id];
     rec.done = true;
     rec.done_ns = now;
     if (s_.o.keep_outputs || s_.o.input) r_.outputs[b->frame_id] = std::move(l.output);
     live_.erase(it);
-    ++finished_;
     stalled_ = 0;
   }
 
@@ -232,25 +260,60 @@ class Streamer {
       waiting = "the results of " + waiting;
     }
     ++stalled_;
-    fail(f, fmt::format("timed out after {:g} s waiting for {}", s_.o.frame_timeout_s, waiting));
+    retry_or_fail(f, fmt::format("timed out after {:g} s waiting for {}", s_.o.frame_timeout_s,
+                                 waiting));
+  }
+
+  // Workers silent for dead_after_s: noted in ctl->lost; the frames in flight
+  // go back to the front of the queue (in frame order) or fail.
+  bool lost_workers(int64_t now) {
+    StreamControl& c = *s_.ctl;
+    for (size_t i = 0; i < s_.peers.size(); ++i)
+      if (now - seen_[i] > int64_t(c.dead_after_s * 1e9)) c.lost.push_back(s_.peers[i].device);
+    if (c.lost.empty()) return false;
+    c.lost_ns = now;
+    std::string who;
+    for (const std::string& d : c.lost) who += (who.empty() ? "'" : ", '") + d + "'";
+    s_.log(fmt::format("lost {}: silent for {:g} s; {} frames in flight to re-run", who,
+                       c.dead_after_s, live_.size()));
+    std::vector<uint64_t> back;
+    for (auto& [f, l] : live_) back.push_back(f);
+    for (auto it = back.rbegin(); it != back.rend(); ++it)
+      retry_or_fail(*it, fmt::format("worker {} lost", who));
+    return true;
+  }
+
+  // Adaptive runs re-run a frame whose run failed (up to max_attempts);
+  // otherwise it fails.
+  void retry_or_fail(uint64_t f, const std::string& why) {
+    StreamControl* c = s_.ctl;
+    if (!c || c->attempts[f] >= c->max_attempts) {
+      fail(f, c ? fmt::format("{} (after {} attempts)", why, c->attempts[f]) : why);
+      return;
+    }
+    live_.erase(f);
+    c->queue.push_front(f);
+    ++c->requeued;
+    s_.log(fmt::format("frame {}: {}; re-run", f, why));
   }
 
   void fail(uint64_t f, std::string why) {
-    FrameRecord& rec = s_.frames[size_t(f)];
+    FrameRecord& rec = frames_[size_t(f)];
     rec.failed = true;
     rec.error = why;
     r_.failures.push_back(fmt::format("frame {}: {}", f, why));
     s_.log(r_.failures.back());
     live_.erase(f);
-    ++finished_;
   }
 
   Session& s_;
   RunReport& r_;
   const std::vector<PartRoute>& first_;
   const std::vector<PartRoute>& last_;
+  std::vector<FrameRecord>& frames_;
   std::map<uint64_t, Live> live_;
-  int finished_ = 0;
+  std::vector<int64_t> seen_;  // per peer: last message (adaptive runs)
+  uint64_t beat_ = 1000;
   int stalled_ = 0;
 };
 

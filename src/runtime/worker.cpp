@@ -97,6 +97,11 @@ Status Worker::run() {
   log(fmt::format("control {} bands {} backend {} threads {} slowdown {}", control_ep_, band_ep_,
                   kernels::backend_name(opt_.backend), opt_.threads, opt_.slowdown));
   while (!stop_.load()) {
+    while (!held_.empty() && !stop_.load()) {
+      net::Routed r = std::move(held_.front());
+      held_.pop_front();
+      handle_control(std::move(r));
+    }
     const bool read_bands = !dep_ || !dep_->input_paused();
     zmq_pollitem_t items[2] = {{control_->raw().handle(), 0, ZMQ_POLLIN, 0},
                                {bands_->raw().handle(), 0, ZMQ_POLLIN, 0}};
@@ -136,6 +141,27 @@ Status Worker::run() {
   }
   log("stopped");
   return ok_status();
+}
+
+bool Worker::control_pending() {
+  if (!held_.empty()) return true;
+  for (int i = 0; i < kControlBurst; ++i) {
+    auto r = control_->recv_routed(0);
+    if (!r.ok()) {
+      ++garbage_;
+      bad("control: " + r.error());
+      continue;
+    }
+    if (!*r) break;
+    net::Routed& m = **r;
+    if (std::holds_alternative<net::Hello>(m.msg) || std::holds_alternative<net::Heartbeat>(m.msg)) {
+      answer_simple(m.peer, m.msg, false);
+      continue;
+    }
+    held_.push_back(std::move(m));
+    return true;
+  }
+  return false;
 }
 
 void Worker::handle_band(Result<std::optional<net::Message>> m) {
@@ -244,6 +270,7 @@ void Worker::handle_deploy(const std::string& peer, net::Deploy d) {
   o.threads = opt_.threads;
   o.backend = opt_.backend;
   o.slowdown = opt_.slowdown;
+  o.interrupted = [this] { return control_pending(); };
   auto dep = Deployment::create(d.deployment_id, **g, *spec, d.device_name, o);
   if (!dep.ok()) return fail(dep.error());
   dep_ = std::move(dep).value();

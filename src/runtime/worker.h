@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,9 @@ class Worker {
  private:
   explicit Worker(WorkerOptions opt) : opt_(std::move(opt)) {}
   void handle_control(net::Routed r);
+  // Deployment::interrupted: answers Hello / Heartbeat at once, keeps any
+  // other control message for the main loop and says so.
+  bool control_pending();
   void handle_deploy(const std::string& peer, net::Deploy d);
   Result<std::shared_ptr<const graph::Graph>> load_model(const std::string& peer,
                                                          const net::Deploy& d);
@@ -111,6 +115,7 @@ class Worker {
   std::optional<net::Socket> control_, bands_;
   std::string control_ep_, band_ep_;
   std::unique_ptr<Deployment> dep_;
+  std::deque<net::Routed> held_;  // control messages that arrived during a send
   std::string deployer_;  // routing id of the coordinator that deployed
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> garbage_{0}, rejected_{0}, tasks_{0}, deploys_{0}, fetches_{0};
