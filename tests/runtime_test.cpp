@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/executor.h"
+#include "process_util.h"
 #include "model/load.h"
 #include "net/transport.h"
 #include "onnx/importer.h"
@@ -32,11 +33,13 @@
 #include "runtime/sha256.h"
 #include "runtime/stats.h"
 
-extern char** environ;
-
 using namespace coinfer;
 namespace rt = coinfer::runtime;
 namespace fs = std::filesystem;
+using coinfer::test::Process;
+using coinfer::test::slurp;
+using coinfer::test::spawn;
+using coinfer::test::wait_exit;
 
 namespace {
 
@@ -585,46 +588,7 @@ TEST(RuntimeWeights, FetchedOnceThenServedFromTheCache) {
   fs::remove_all(dir);
 }
 
-// ---- real worker processes
-
-struct Process {
-  pid_t pid = -1;
-  ~Process() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, (log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-int wait_exit(pid_t pid, double seconds) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    int st = 0;
-    if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+// ---- real worker processes (tests/process_util.h)
 
 TEST(RuntimeProcess, CoinferWorkerProcessesAndCoinferRun) {
   Model& m = model("resnet34");

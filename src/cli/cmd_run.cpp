@@ -1,8 +1,11 @@
 // coinfer run --model M --cluster C.json --plan P.json
 //             (--input X.npy --output Y.npy | --frames N [--rate R] [--in-flight K])
 //             [--json] [--trace T.json] [--timeout S]
+// coinfer run --adaptive --model M --cluster C.json [--strategy S] [--profile P]
+//             (--frames N [--rate R] | --phases N@R,N@R,...) [--dead-after S] ...
 // Deploys the plan on the cluster's running workers and streams frames
 // through it (docs/RUNTIME.md). --json prints the `simulate` keys.
+// --adaptive plans by itself and re-plans live (runtime/adaptive.h).
 #include <cstdio>
 #include <fstream>
 
@@ -11,6 +14,7 @@
 #include "cli/cli.h"
 #include "cost/cost_model.h"
 #include "model/load.h"
+#include "runtime/adaptive.h"
 #include "runtime/coordinator.h"
 
 namespace coinfer::cli {
@@ -23,7 +27,80 @@ struct RunArgs {
   double rate = 0, timeout = 30, hello_timeout = 5, deploy_timeout = 600;
   uint64_t seed = 1;
   bool json = false, verbose = false;
+  // --adaptive
+  bool adaptive = false;
+  std::string strategy = "apico", profile, phases;
+  double dead_after = 1.0, heartbeat = 0.2, min_dwell = 2.0, hysteresis = 0.15, drift = 0.5;
 };
+
+// "200@5,400@20" -> {(200, 5), (400, 20)}
+std::vector<std::pair<int, double>> parse_phases(const std::string& text) {
+  std::vector<std::pair<int, double>> out;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(at, end - at);
+    int n = 0;
+    double r = 0;
+    char extra = 0;
+    if (std::sscanf(item.c_str(), "%d@%lf%c", &n, &r, &extra) != 2 || n < 1 || !(r > 0))
+      check(errorf("--phases '{}': item '{}' must be FRAMES@RATE with FRAMES >= 1, RATE > 0", text,
+                   item));
+    out.push_back({n, r});
+    at = end + 1;
+  }
+  return out;
+}
+
+void run_adaptive_cmd(const RunArgs& a) {
+  if (!a.plan.empty()) check(errorf("--adaptive makes its own plans: drop --plan"));
+  if (!a.input.empty()) check(errorf("--adaptive streams frames: use --frames or --phases"));
+  if ((a.frames > 0) == !a.phases.empty())
+    check(errorf("--adaptive needs either --frames N [--rate R] or --phases N@R,..."));
+  graph::Graph g = unwrap(model::load(a.model));
+  cluster::ClusterSpec c = unwrap(cluster::load(a.cluster));
+  runtime::AdaptiveOptions o;
+  o.run.model_spec = a.model;
+  o.run.frames = a.frames;
+  o.run.rate = a.rate;
+  o.run.in_flight = a.in_flight;
+  o.run.seed = a.seed;
+  o.run.frame_timeout_s = a.timeout;
+  o.run.hello_timeout_s = a.hello_timeout;
+  o.run.deploy_timeout_s = a.deploy_timeout;
+  o.run.advertise_host = a.advertise;
+  o.run.verbose = a.verbose;
+  if (!a.phases.empty()) o.phases = parse_phases(a.phases);
+  o.strategy = a.strategy;
+  std::vector<graph::Block> blocks = graph::find_blocks(g);
+  o.profile = a.profile.empty() ? cost::analytic_profile(g, blocks, 100, 20)
+                                : unwrap(cost::load_profile(a.profile));
+  o.heartbeat_s = a.heartbeat;
+  o.dead_after_s = a.dead_after;
+  o.min_dwell_s = a.min_dwell;
+  o.hysteresis = a.hysteresis;
+  o.drift = a.drift;
+  runtime::AdaptiveReport rep = unwrap(runtime::run_adaptive(g, c, o));
+  if (a.json) {
+    nlohmann::json j = nlohmann::json::parse(sim::to_json(rep.run.result));
+    j["mode"] = "measured-adaptive";
+    j["failures"] = rep.run.failures;
+    j["reruns"] = rep.reruns;
+    nlohmann::json sw = nlohmann::json::array();
+    for (const auto& e : rep.switches)
+      sw.push_back({{"at_s", e.at_s}, {"reason", e.reason}, {"plan", e.plan}, {"deploy_s", e.deploy_s}});
+    j["switches"] = sw;
+    j["done_s"] = rep.done_s;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%s on %s, adaptive (%s)\n%s", g.name.c_str(), c.name.c_str(), a.strategy.c_str(),
+                runtime::to_table(rep).c_str());
+  }
+  if (rep.run.result.failed > 0)
+    check(errorf("{} of {} frames failed; first: {}", rep.run.result.failed, rep.run.result.frames,
+                 rep.run.failures.empty() ? "?" : rep.run.failures.front()));
+}
 
 Status write_trace(const std::string& path, const runtime::RunReport& rep, const graph::Graph& g,
                    cluster::ClusterSpec c) {
@@ -40,6 +117,8 @@ Status write_trace(const std::string& path, const runtime::RunReport& rep, const
 }
 
 void run_cmd(const RunArgs& a) {
+  if (a.adaptive) return run_adaptive_cmd(a);
+  if (a.plan.empty()) check(errorf("--plan P.json is required (or --adaptive)"));
   const bool one = !a.input.empty();
   if (one == (a.frames > 0))
     check(errorf("give either --input X.npy --output Y.npy or --frames N"));
@@ -112,7 +191,7 @@ void register_run(CLI::App& app) {
   cmd->add_option("--model", a->model, "ONNX file or zoo:NAME")->required();
   cmd->add_option("--cluster", a->cluster, "cluster spec (device addresses = worker endpoints)")
       ->required();
-  cmd->add_option("--plan", a->plan, "plan file")->required();
+  cmd->add_option("--plan", a->plan, "plan file (not with --adaptive)");
   cmd->add_option("--input", a->input, "one input tensor (.npy, NCHW float32)");
   cmd->add_option("--output", a->output, "where to write its output (.npy)");
   cmd->add_option("--frames", a->frames, "synthetic frames to stream")->check(CLI::Range(1, 10000000));
@@ -132,6 +211,21 @@ void register_run(CLI::App& app) {
   cmd->add_option("--trace", a->trace, "write a Chrome trace (Perfetto) of the run");
   cmd->add_flag("--json", a->json, "print one JSON object");
   cmd->add_flag("--verbose", a->verbose, "progress lines on stderr");
+  cmd->add_flag("--adaptive", a->adaptive,
+                "plan by itself, re-plan live on worker loss / return, load and speed drift");
+  cmd->add_option("--strategy", a->strategy, "--adaptive: planner (default apico: mode by load)");
+  cmd->add_option("--profile", a->profile, "--adaptive: reference profile (default analytic)");
+  cmd->add_option("--phases", a->phases, "--adaptive: arrival phases FRAMES@RATE,... (e.g. 200@5,400@20)");
+  cmd->add_option("--dead-after", a->dead_after, "--adaptive: a worker silent this long is lost (s)")
+      ->check(CLI::Range(0.01, 3600.0));
+  cmd->add_option("--heartbeat", a->heartbeat, "--adaptive: heartbeat period (s)")
+      ->check(CLI::Range(0.005, 600.0));
+  cmd->add_option("--min-dwell", a->min_dwell, "--adaptive: seconds between load / drift switches")
+      ->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--hysteresis", a->hysteresis, "--adaptive: the other mode must be this much better")
+      ->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--drift", a->drift, "--adaptive: relative speed error that triggers re-planning")
+      ->check(CLI::Range(0.01, 100.0));
   cmd->callback([a] { run_cmd(*a); });
 }
 

@@ -49,6 +49,7 @@ struct StreamControl {
   std::vector<FrameRecord> frames;   // every frame of the run
   std::deque<uint64_t> queue;        // to issue, in order (re-runs first)
   int64_t t0_ns = 0;                 // the run's first issue (rate schedule origin)
+  std::vector<double> arrival_s;     // per frame, after t0 (empty: o.rate or closed loop)
   // Called every turn of the loop (<= 20 ms apart): true = issue no more
   // frames on this deployment, drain.
   std::function<bool()> stop;

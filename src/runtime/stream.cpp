@@ -62,7 +62,13 @@ class Streamer {
       while (!queue.empty() && !stopping) {
         const uint64_t f = queue.front();
         int64_t due = now;
-        if (s_.o.rate > 0) {
+        if (ctl && !ctl->arrival_s.empty()) {
+          due = s_.t0_ns + int64_t(ctl->arrival_s[size_t(f)] * 1e9);
+          if (due > now) {
+            next_due = due;
+            break;
+          }
+        } else if (s_.o.rate > 0) {
           due = s_.t0_ns + int64_t(double(f) / s_.o.rate * 1e9);
           if (due > now) {
             next_due = due;

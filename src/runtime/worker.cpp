@@ -158,6 +158,10 @@ bool Worker::control_pending() {
       answer_simple(m.peer, m.msg, false);
       continue;
     }
+    if (std::holds_alternative<net::WeightsRequest>(m.msg)) {  // stats (or an error): read-only
+      handle_control(std::move(m));
+      continue;
+    }
     held_.push_back(std::move(m));
     return true;
   }

@@ -96,8 +96,8 @@ class Worker {
  private:
   explicit Worker(WorkerOptions opt) : opt_(std::move(opt)) {}
   void handle_control(net::Routed r);
-  // Deployment::interrupted: answers Hello / Heartbeat at once, keeps any
-  // other control message for the main loop and says so.
+  // Deployment::interrupted: answers Hello, Heartbeat and stats requests at
+  // once, keeps any other control message for the main loop and says so.
   bool control_pending();
   void handle_deploy(const std::string& peer, net::Deploy d);
   Result<std::shared_ptr<const graph::Graph>> load_model(const std::string& peer,

@@ -1,0 +1,453 @@
+// The adaptive run loop (adaptive.h): one deployment per plan, the stream
+// control block carried from one to the next.
+//
+// Monitoring [ours]:
+//   arrival rate: frames whose arrival fell in the last rate_window_s;
+//   device speed: each worker's mean task time per part (its stats, fetched
+//     every stats_s) over the cost model's prediction for that part; the ratio
+//     is taken relative to the median over devices (the model's absolute scale
+//     does not matter to a planner, only who is faster), and a device whose
+//     relative ratio is off by more than `drift` gets its speed factor divided
+//     by it; the median ratio itself scales the M/D/1 figures of the mode rule;
+//   links: not measured here (a change of bandwidth shows as slower tasks
+//     downstream only through timeouts; see docs/RUNTIME.md).
+// Mode rule (strategy apico): with period p and latency t of the pipeline
+// (pico) and the one-stage plan (aofl) from the planners' flow estimate,
+// scaled by the median ratio, the M/D/1 response at the measured rate; the
+// other mode must be better by `hysteresis`.
+#include "runtime/adaptive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "net/transport.h"
+#include "runtime/session.h"
+#include "runtime/slowdown.h"
+#include "sim/simulator.h"
+
+namespace coinfer::runtime {
+
+namespace {
+
+// The devices still in play, with corrected speeds.
+cluster::ClusterSpec live_cluster(const cluster::ClusterSpec& c, const std::vector<bool>& alive,
+                                  const std::vector<double>& scale) {
+  cluster::ClusterSpec l = c;
+  l.devices.clear();
+  l.links.clear();
+  for (size_t d = 0; d < c.devices.size(); ++d) {
+    if (!alive[d]) continue;
+    l.devices.push_back(c.devices[d]);
+    l.devices.back().speed *= scale[d];
+  }
+  for (const cluster::Link& k : c.links)
+    if (l.find(k.a) >= 0 && l.find(k.b) >= 0) l.links.push_back(k);
+  if (!l.source.empty() && l.source != cluster::kExternalSource && l.find(l.source) < 0)
+    l.source = cluster::kExternalSource;
+  return l;
+}
+
+std::string describe(const plan::Plan& p) {
+  std::string s = p.strategy + ":";
+  for (const plan::Stage& st : p.stages) {
+    s += " [";
+    for (size_t i = 0; i < st.parts.size(); ++i) s += (i ? "," : "") + st.parts[i].device;
+    s += "]";
+  }
+  return s;
+}
+
+enum class Mode { Pipeline, OneStage };
+
+// A lost worker asked to Hello again and again until it answers.
+struct Probe {
+  std::optional<net::Socket> sock;
+  int64_t next_ns = 0;
+};
+
+class Controller {
+ public:
+  Controller(const graph::Graph& g, const cluster::ClusterSpec& c, const AdaptiveOptions& o)
+      : g_(g), c_(c), o_(o), blocks_(graph::find_blocks(g)) {}
+
+  Result<AdaptiveReport> run() {
+    RETURN_IF_ERROR(check());
+    const int n = schedule();
+    ctl_.frames.assign(size_t(n), FrameRecord{});
+    for (int f = 0; f < n; ++f) ctl_.queue.push_back(uint64_t(f));
+    ctl_.heartbeat_s = o_.heartbeat_s;
+    ctl_.dead_after_s = o_.dead_after_s;
+    ctl_.max_attempts = o_.max_attempts;
+    rep_.run.outputs.assign(size_t(n), Tensor());
+    alive_.assign(c_.devices.size(), true);
+    scale_.assign(c_.devices.size(), 1.0);
+    std::string reason = "start";
+    while (!ctl_.queue.empty()) {
+      if (std::none_of(alive_.begin(), alive_.end(), [](bool a) { return a; })) {
+        fail_rest("no devices left: every worker is lost");
+        break;
+      }
+      Status st = epoch(reason);
+      if (!st.ok()) return st;
+    }
+    finish();
+    return std::move(rep_);
+  }
+
+ private:
+  Status check() const {
+    if (o_.heartbeat_s <= 0 || o_.dead_after_s <= o_.heartbeat_s)
+      return errorf("adaptive: dead-after {:g} s must exceed the heartbeat period {:g} s",
+                    o_.dead_after_s, o_.heartbeat_s);
+    if (o_.max_attempts < 1) return errorf("adaptive: max attempts {}: must be >= 1", o_.max_attempts);
+    for (const auto& [frames, rate] : o_.phases)
+      if (frames < 1 || !(rate > 0))
+        return errorf("adaptive: phase {} frames at {:g}/s: needs frames >= 1 and a rate > 0",
+                      frames, rate);
+    for (const cluster::Device& d : c_.devices)
+      if (d.address.empty())
+        return errorf("device '{}': no address in cluster '{}' (the worker's control endpoint)",
+                      d.name, c_.name);
+    return ok_status();
+  }
+
+  // Arrival times (seconds after the first); returns the number of frames.
+  int schedule() {
+    if (o_.phases.empty()) {
+      if (o_.run.rate > 0)
+        for (int f = 0; f < o_.run.frames; ++f) ctl_.arrival_s.push_back(f / o_.run.rate);
+      return o_.run.frames;
+    }
+    double t = 0;
+    for (const auto& [frames, rate] : o_.phases)
+      for (int f = 0; f < frames; ++f, t += 1 / rate) ctl_.arrival_s.push_back(t);
+    return int(ctl_.arrival_s.size());
+  }
+
+  double now_s() const { return ctl_.t0_ns ? double(steady_now_ns() - ctl_.t0_ns) * 1e-9 : 0; }
+
+  // Frames per second that arrived in the last window (infinite: closed loop).
+  double arrival_rate() const {
+    if (ctl_.arrival_s.empty()) return INFINITY;
+    const double t = now_s(), lo = std::max(0.0, t - o_.rate_window_s);
+    auto a = std::lower_bound(ctl_.arrival_s.begin(), ctl_.arrival_s.end(), lo);
+    auto b = std::upper_bound(ctl_.arrival_s.begin(), ctl_.arrival_s.end(), t);
+    if (t - lo <= 0.05) {  // nothing measured yet: the first frames' spacing
+      if (ctl_.arrival_s.size() < 2) return 0;
+      return 1 / std::max(1e-9, ctl_.arrival_s[1] - ctl_.arrival_s[0]);
+    }
+    return double(b - a) / (t - lo);
+  }
+
+  // Plans for the live devices; for apico both modes, the one to run chosen
+  // by M/D/1 at the measured rate (the current mode kept unless the other is
+  // better by the hysteresis).
+  Result<plan::Plan> choose(const cost::CostModel& cm, std::string* why) {
+    if (o_.strategy != "apico") return planners::make_plan(o_.strategy, cm, o_.planner);
+    ASSIGN_OR_RETURN(pipeline_, planners::make_plan("pico", cm, o_.planner));
+    ASSIGN_OR_RETURN(one_stage_, planners::make_plan("aofl", cm, o_.planner));
+    est_pipe_ = planners::estimate(cm, pipeline_);
+    est_one_ = planners::estimate(cm, one_stage_);
+    mode_ = preferred(arrival_rate(), why);
+    chosen_ = true;
+    return mode_ == Mode::Pipeline ? pipeline_ : one_stage_;
+  }
+
+  // The mode M/D/1 prefers at `rate`; `why` says the figures.
+  Mode preferred(double rate, std::string* why) const {
+    std::optional<bool> cur;
+    if (chosen_) cur = mode_ == Mode::Pipeline;
+    ModeChoice m = choose_mode(est_pipe_, est_one_, rate, time_scale_, cur, o_.hysteresis);
+    auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
+    if (why)
+      *why = fmt::format("load {:.2f}/s: M/D/1 response pipeline {}, one-stage {}", rate,
+                         fmt_s(m.pipeline_s), fmt_s(m.one_stage_s));
+    return m.pipeline ? Mode::Pipeline : Mode::OneStage;
+  }
+
+  // One deployment: plan, deploy, stream until done or a switch, tear down.
+  Status epoch(std::string& reason) {
+    cluster::ClusterSpec live = live_cluster(c_, alive_, scale_);
+    ASSIGN_OR_RETURN(cost::CostModel cm, cost::CostModel::create(g_, blocks_, live, o_.profile));
+    std::string figures;
+    ASSIGN_OR_RETURN(plan::Plan p, choose(cm, &figures));
+    Session s(g_, p, live, o_.run);
+    s.ctl = &ctl_;
+    const int64_t t_deploy = steady_now_ns();
+    Status st = open_session(s);
+    if (!st.ok()) {
+      // Someone did not answer or refused: find who, drop them, plan again.
+      bool dropped = false;
+      for (const Peer& peer : s.peers)
+        if (!answers(peer.address)) {
+          alive_[size_t(c_.find(peer.device))] = false;
+          dropped = true;
+          log(fmt::format("worker '{}' does not answer: left out", peer.device));
+        }
+      if (!dropped) return st;
+      reason = "deploy failed: " + st.message();
+      return ok_status();
+    }
+    const double deploy_s = double(steady_now_ns() - t_deploy) * 1e-9;
+    if (ctl_.t0_ns == 0) ctl_.t0_ns = steady_now_ns();
+    if (reason == "start" && o_.strategy == "apico") reason += " (" + figures + ")";
+    rep_.switches.push_back({now_s(), reason, describe(p), deploy_s});
+    log(fmt::format("t={:.2f} s: {} -> {} (deployed in {:.2f} s)", now_s(), rep_.switches.back().reason,
+                    rep_.switches.back().plan, deploy_s));
+    session_ = &s;
+    cm_ = &cm;
+    epoch_start_ns_ = steady_now_ns();
+    next_stats_ns_ = epoch_start_ns_ + int64_t(o_.stats_s * 1e9);
+    next_reason_.clear();
+    stop_now_ = false;
+    speed_.clear();
+    ctl_.lost.clear();
+    ctl_.stop = [this] { return tick(); };
+    ctl_.on_control = [this](int i, net::Message& m) { on_control(i, m); };
+    const uint64_t requeued = ctl_.requeued;
+    st = stream_frames(s, rep_.run);
+    ctl_.stop = nullptr;
+    ctl_.on_control = nullptr;
+    if (ctl_.lost.empty()) close_session(s);  // a lost worker cannot answer: just release the rest
+    else release_only(s);
+    rep_.reruns += ctl_.requeued - requeued;
+    session_ = nullptr;
+    cm_ = nullptr;
+    RETURN_IF_ERROR(st);
+    if (!ctl_.lost.empty()) {
+      std::string who;
+      for (const std::string& d : ctl_.lost) {
+        alive_[size_t(c_.find(d))] = false;
+        who += (who.empty() ? "'" : ", '") + d + "'";
+      }
+      reason = fmt::format("worker {} lost", who);
+    } else {
+      reason = next_reason_;
+    }
+    return ok_status();
+  }
+
+  void release_only(Session& s) {
+    for (Peer& p : s.peers) {
+      if (std::find(ctl_.lost.begin(), ctl_.lost.end(), p.device) != ctl_.lost.end()) continue;
+      (void)p.ctl->send(net::Deploy{s.deployment_id, "", "", "", p.device});
+    }
+  }
+
+  // Called by the stream every turn: true = switch plans now.
+  bool tick() {
+    const int64_t now = steady_now_ns();
+    if (!next_reason_.empty() && stop_now_) return true;
+    // Lost workers coming back (or new ones) do not wait for the dwell time.
+    for (size_t d = 0; d < c_.devices.size(); ++d) {
+      if (alive_[d]) continue;
+      Probe& pr = probes_[d];
+      if (!pr.sock) {
+        auto sock = net::connect_control(c_.devices[d].address);
+        if (!sock.ok()) continue;
+        pr.sock.emplace(std::move(sock).value());
+      }
+      if (now >= pr.next_ns) {
+        (void)pr.sock->send(net::Hello{net::kProtocolVersion, 0, "coordinator", 0, 0});
+        pr.next_ns = now + int64_t(o_.probe_s * 1e9);
+      }
+      auto m = pr.sock->recv(0);
+      if (m.ok() && *m && std::holds_alternative<net::HelloReply>(**m)) {
+        alive_[d] = true;
+        probes_.erase(d);
+        return stop(fmt::format("worker '{}' answers again", c_.devices[d].name));
+      }
+    }
+    if (now >= next_stats_ns_) {
+      for (Peer& p : session_->peers) (void)p.ctl->send(net::WeightsRequest{stats_key(session_->deployment_id)});
+      next_stats_ns_ = now + int64_t(o_.stats_s * 1e9);
+    }
+    if (double(now - last_switch_ns_) * 1e-9 < o_.min_dwell_s ||
+        double(now - epoch_start_ns_) * 1e-9 < o_.min_dwell_s)
+      return false;
+    if (!drift_reason_.empty()) return stop(drift_reason_);
+    if (o_.strategy == "apico") {
+      std::string why;
+      if (preferred(arrival_rate(), &why) != mode_) return stop(why);
+    }
+    return false;
+  }
+
+  bool stop(const std::string& why) {
+    next_reason_ = why;
+    stop_now_ = true;
+    last_switch_ns_ = steady_now_ns();
+    drift_reason_.clear();
+    return true;
+  }
+
+  // Worker stats: measured task time per part against the model. Per device,
+  // the cumulative ratio (measured / predicted) scales the M/D/1 figures
+  // (median over devices); the ratio of each stats window (since the
+  // previous answer) against the first window of this deployment is the
+  // drift: the moving average (0.3 per window of >= 8 tasks) three windows
+  // in a row off by more than `drift` corrects the device's speed by it. Model error (the profile is off for some blocks)
+  // is in the baseline, so only a change of speed triggers.
+  void on_control(int i, net::Message& m) {
+    auto* w = std::get_if<net::Weights>(&m);
+    if (!w || !session_ || w->hash != stats_key(session_->deployment_id)) return;
+    auto st = parse_stats(std::string(w->bytes.begin(), w->bytes.end()));
+    if (!st.ok()) return;
+    const Peer& p = session_->peers[size_t(i)];
+    const int dl = session_->cluster.find(p.device);
+    double measured = 0, predicted = 0;
+    int tasks = 0;
+    for (const TaskRecord& t : st->tasks) {
+      const plan::Stage& stg = session_->plan.stages[size_t(t.stage)];
+      const plan::Assignment& a = stg.parts[size_t(t.part)];
+      auto geo = graph::band_geometry(g_, blocks_, stg.first_block, stg.last_block, a.rows);
+      if (!geo.ok()) continue;
+      measured += double(t.end_ns - t.start_ns) * 1e-9;
+      predicted += cm_->band_seconds(dl, *geo);
+      ++tasks;
+    }
+    Speed& sp = speed_[p.device];
+    const double dm = measured - sp.measured, dp = predicted - sp.predicted;
+    if (tasks - sp.tasks < kWindowTasks || dp <= 0 || dm <= 0) return;  // too few to judge
+    sp.measured = measured;
+    sp.predicted = predicted;
+    sp.tasks = tasks;
+    sp.smooth = sp.smooth > 0 ? 0.7 * sp.smooth + 0.3 * dm / dp : dm / dp;
+    const double window = sp.smooth;
+    std::vector<double> r;
+    for (const auto& [d, v] : speed_)
+      if (v.predicted > 0) r.push_back(v.measured / v.predicted);
+    std::sort(r.begin(), r.end());
+    time_scale_ = r[r.size() / 2];
+    if (sp.baseline <= 0) {
+      sp.baseline = window;
+      return;
+    }
+    const double rel = window / sp.baseline;
+    sp.off = std::fabs(rel - 1) > o_.drift ? sp.off + 1 : 0;
+    if (sp.off >= 3 && drift_reason_.empty()) {
+      scale_[size_t(c_.find(p.device))] /= rel;
+      drift_reason_ = fmt::format("device '{}' now runs at {:.2f}x its speed earlier in this plan",
+                                  p.device, 1 / rel);
+    }
+  }
+
+  // A fresh Hello to `address`, answered within the hello timeout?
+  bool answers(const std::string& address) const {
+    auto sock = net::connect_control(address);
+    if (!sock.ok()) return false;
+    if (!sock->send(net::Hello{net::kProtocolVersion, 0, "coordinator", 0, 0}).ok()) return false;
+    const int64_t end = steady_now_ns() + int64_t(o_.run.hello_timeout_s * 1e9);
+    while (steady_now_ns() < end) {
+      auto m = sock->recv(50);
+      if (m.ok() && *m && std::holds_alternative<net::HelloReply>(**m)) return true;
+    }
+    return false;
+  }
+
+  void fail_rest(const std::string& why) {
+    for (uint64_t f : ctl_.queue) {
+      FrameRecord& rec = ctl_.frames[size_t(f)];
+      rec.failed = true;
+      rec.error = why;
+      rep_.run.failures.push_back(fmt::format("frame {}: {}", f, why));
+    }
+    ctl_.queue.clear();
+  }
+
+  void finish() {
+    sim::Result& r = rep_.run.result;
+    r.frames = int(ctl_.frames.size());
+    int64_t last = ctl_.t0_ns;
+    for (const FrameRecord& f : ctl_.frames) {
+      if (f.done) {
+        ++r.completed;
+        r.latencies_ms.push_back(double(f.done_ns - f.issued_ns) * 1e-6);
+        last = std::max(last, f.done_ns);
+        rep_.done_s.push_back(double(f.done_ns - ctl_.t0_ns) * 1e-9);
+      } else {
+        ++r.failed;
+        rep_.done_s.push_back(-1);
+      }
+    }
+    r.makespan_s = double(last - ctl_.t0_ns) * 1e-9;
+    r.throughput_fps = r.makespan_s > 0 ? r.completed / r.makespan_s : 0;
+    sim::fill_latency_stats(r);
+  }
+
+  void log(const std::string& line) const {
+    if (o_.run.verbose) std::fprintf(stderr, "adaptive: %s\n", line.c_str());
+  }
+
+  const graph::Graph& g_;
+  const cluster::ClusterSpec& c_;
+  const AdaptiveOptions& o_;
+  std::vector<graph::Block> blocks_;
+  StreamControl ctl_;
+  AdaptiveReport rep_;
+  std::vector<bool> alive_;
+  std::vector<double> scale_;
+  std::map<size_t, Probe> probes_;
+  plan::Plan pipeline_, one_stage_;
+  planners::Estimate est_pipe_, est_one_;
+  Mode mode_ = Mode::Pipeline;
+  double time_scale_ = 1;
+  struct Speed {
+    double measured = 0, predicted = 0;  // task seconds so far in this deployment
+    int tasks = 0;
+    double baseline = 0;  // measured / predicted in its first window
+    int off = 0;          // windows in a row beyond the drift threshold
+    double smooth = 0;    // moving average of the window ratios
+  };
+  static constexpr int kWindowTasks = 8;  // tasks per stats window, at least
+  std::map<std::string, Speed> speed_;  // per device, this deployment
+  Session* session_ = nullptr;
+  const cost::CostModel* cm_ = nullptr;
+  int64_t epoch_start_ns_ = 0, last_switch_ns_ = 0, next_stats_ns_ = 0;
+  std::string next_reason_, drift_reason_;
+  bool stop_now_ = false;
+  bool chosen_ = false;  // a mode has been picked (hysteresis applies from then on)
+};
+
+}  // namespace
+
+ModeChoice choose_mode(const planners::Estimate& pipeline, const planners::Estimate& one_stage,
+                       double rate, double time_scale, std::optional<bool> current_is_pipeline,
+                       double hysteresis) {
+  ModeChoice m;
+  const double k = time_scale;
+  m.pipeline_s = planners::md1_response_s(pipeline.period_s * k, pipeline.latency_s * k, rate);
+  m.one_stage_s = planners::md1_response_s(one_stage.period_s * k, one_stage.latency_s * k, rate);
+  const bool overloaded = !std::isfinite(m.pipeline_s) && !std::isfinite(m.one_stage_s);
+  m.pipeline = overloaded ? pipeline.period_s <= one_stage.period_s : m.pipeline_s < m.one_stage_s;
+  if (current_is_pipeline && m.pipeline != *current_is_pipeline && !overloaded) {
+    double cur = *current_is_pipeline ? m.pipeline_s : m.one_stage_s;
+    double other = std::min(m.pipeline_s, m.one_stage_s);
+    if (std::isfinite(cur) && !(other < cur * (1 - hysteresis))) m.pipeline = *current_is_pipeline;
+  }
+  return m;
+}
+
+Result<AdaptiveReport> run_adaptive(const graph::Graph& g, const cluster::ClusterSpec& c,
+                                    const AdaptiveOptions& o) {
+  return Controller(g, c, o).run();
+}
+
+std::string to_table(const AdaptiveReport& r) {
+  std::string s;
+  for (const SwitchEvent& e : r.switches)
+    s += fmt::format("t={:7.2f} s  {}\n           -> {} (deployed in {:.2f} s)\n", e.at_s, e.reason,
+                     e.plan, e.deploy_s);
+  const sim::Result& m = r.run.result;
+  s += fmt::format("{} plans, {} frame re-runs\n", r.switches.size(), r.reruns);
+  s += fmt::format("frames {}  completed {}  failed {}  throughput {:.2f} fps  makespan {:.3f} s\n",
+                   m.frames, m.completed, m.failed, m.throughput_fps, m.makespan_s);
+  s += fmt::format("latency ms (from arrival): mean {:.1f}  p50 {:.1f}  p95 {:.1f}  p99 {:.1f}\n",
+                   m.latency_mean_ms, m.latency_p50_ms, m.latency_p95_ms, m.latency_p99_ms);
+  for (size_t i = 0; i < r.run.failures.size() && i < 5; ++i) s += r.run.failures[i] + "\n";
+  return s;
+}
+
+}  // namespace coinfer::runtime

@@ -1,0 +1,231 @@
+// Adaptive runs (runtime/adaptive.h): the mode rule, and live runs on real
+// `coinfer worker` processes: a worker killed with SIGKILL mid-stream and
+// restarted, and a load step low -> high -> low. Every frame must complete,
+// bit-identical to the single-device run.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/executor.h"
+#include "model/load.h"
+#include "process_util.h"
+#include "runtime/adaptive.h"
+#include "runtime/local_cluster.h"
+
+using namespace coinfer;
+namespace rt = coinfer::runtime;
+namespace fs = std::filesystem;
+
+namespace {
+
+planners::Estimate est(double period, double latency) {
+  planners::Estimate e;
+  e.period_s = period;
+  e.latency_s = latency;
+  return e;
+}
+
+// A pipeline: period 0.1 s, latency 0.4 s; one stage: period = latency 0.2 s.
+TEST(AdaptiveMode, LowLoadPrefersOneStageHighLoadThePipeline) {
+  auto pipe = est(0.1, 0.4), one = est(0.2, 0.2);
+  EXPECT_FALSE(rt::choose_mode(pipe, one, 0.5, 1, std::nullopt, 0.15).pipeline);
+  EXPECT_TRUE(rt::choose_mode(pipe, one, 4.5, 1, std::nullopt, 0.15).pipeline);
+  // Both overloaded: the shorter period.
+  auto m = rt::choose_mode(pipe, one, 50, 1, std::nullopt, 0.15);
+  EXPECT_TRUE(m.pipeline);
+  EXPECT_FALSE(std::isfinite(m.pipeline_s));
+  // The measured time scale moves the crossover: twice as slow, 3/s
+  // already overloads the one-stage plan.
+  EXPECT_FALSE(rt::choose_mode(pipe, one, 2.0, 1, std::nullopt, 0).pipeline);
+  EXPECT_TRUE(rt::choose_mode(pipe, one, 3.0, 2, std::nullopt, 0).pipeline);
+}
+
+TEST(AdaptiveMode, HysteresisKeepsTheCurrentModeNearTheCrossover) {
+  auto pipe = est(0.1, 0.4), one = est(0.2, 0.2);
+  // Find a rate where the pipeline is better by under 15%.
+  double rate = 0;
+  for (double r = 0.5; r < 5; r += 0.01) {
+    auto m = rt::choose_mode(pipe, one, r, 1, std::nullopt, 0);
+    if (m.pipeline && m.pipeline_s > m.one_stage_s * 0.9) {
+      rate = r;
+      break;
+    }
+  }
+  ASSERT_GT(rate, 0);
+  EXPECT_TRUE(rt::choose_mode(pipe, one, rate, 1, std::nullopt, 0.15).pipeline);
+  EXPECT_FALSE(rt::choose_mode(pipe, one, rate, 1, false, 0.15).pipeline);  // stays
+  EXPECT_TRUE(rt::choose_mode(pipe, one, rate, 1, false, 0.0).pipeline);    // no hysteresis
+  EXPECT_TRUE(rt::choose_mode(pipe, one, 4.5, 1, false, 0.15).pipeline);    // clearly better
+}
+
+struct Workers {
+  fs::path dir;
+  std::vector<test::Process> procs;
+  std::vector<std::string> eps;
+  cluster::ClusterSpec spec;
+
+  void start(int i) {
+    procs[size_t(i)].pid = test::spawn(
+        {COINFER_BIN, "worker", "--listen", eps[size_t(i)], "--name", fmt::format("a{}", i)},
+        (dir / fmt::format("w{}-{}.log", i, starts++)).string());
+    ASSERT_GT(procs[size_t(i)].pid, 0);
+  }
+  void kill9(int i) {
+    ::kill(procs[size_t(i)].pid, SIGKILL);
+    waitpid(procs[size_t(i)].pid, nullptr, 0);
+    procs[size_t(i)].pid = -1;
+  }
+  int starts = 0;
+};
+
+std::unique_ptr<Workers> start_workers(const std::string& tag, int n) {
+  auto w = std::make_unique<Workers>();
+  w->dir = fs::temp_directory_path() / fmt::format("coinfer-adaptive-{}-{}", tag, ::getpid());
+  fs::remove_all(w->dir);
+  fs::create_directories(w->dir);
+  w->procs.resize(size_t(n));
+  w->spec.name = "adaptive-" + tag;
+  w->spec.default_bandwidth_bps = 1e9;
+  for (int i = 0; i < n; ++i) {
+    auto port = rt::free_port_pair();
+    EXPECT_TRUE(port.ok());
+    w->eps.push_back(fmt::format("tcp://127.0.0.1:{}", *port));
+    cluster::Device d;
+    d.name = fmt::format("a{}", i);
+    d.address = w->eps.back();
+    d.memory_bytes = 2e9;
+    d.speed = 0.5;
+    w->spec.devices.push_back(d);
+    w->start(i);
+  }
+  return w;
+}
+
+struct Reference {
+  graph::Graph g;
+  std::unique_ptr<kernels::Executor> ex;
+};
+
+Reference& yolo() {
+  static Reference r = [] {
+    Reference x;
+    x.g = model::load("zoo:yolov2_tiny").value();
+    x.ex = kernels::Executor::create(x.g, kernels::ExecOptions{}).value();
+    return x;
+  }();
+  return r;
+}
+
+void expect_all_identical(const rt::AdaptiveReport& rep, const rt::AdaptiveOptions& o) {
+  Reference& ref = yolo();
+  ASSERT_EQ(rep.run.result.failed, 0) << (rep.run.failures.empty() ? "" : rep.run.failures[0]);
+  ASSERT_EQ(rep.run.outputs.size(), size_t(rep.run.result.frames));
+  for (size_t f = 0; f < rep.run.outputs.size(); ++f) {
+    Tensor x = rt::synthetic_frame(ref.g.input_shape(), o.run.seed, f);
+    Tensor y = ref.ex->run(x).value();
+    const Tensor& got = rep.run.outputs[f];
+    ASSERT_EQ(got.data.size(), y.data.size()) << "frame " << f;
+    ASSERT_EQ(0, std::memcmp(got.data.data(), y.data.data(), y.data.size() * 4))
+        << "frame " << f << " differs from the single-device run";
+  }
+}
+
+rt::AdaptiveOptions options() {
+  rt::AdaptiveOptions o;
+  Reference& ref = yolo();
+  o.run.model_spec = "zoo:yolov2_tiny";
+  o.run.keep_outputs = true;
+  o.run.seed = 5;
+  o.run.frame_timeout_s = 60;
+  o.run.hello_timeout_s = 10;
+  o.profile = cost::analytic_profile(ref.g, graph::find_blocks(ref.g), 100, 20);
+  o.dead_after_s = 1.0;
+  o.min_dwell_s = 1.5;
+  return o;
+}
+
+bool has_switch(const rt::AdaptiveReport& r, const std::string& what) {
+  for (const auto& e : r.switches)
+    if (e.reason.find(what) != std::string::npos) return true;
+  return false;
+}
+
+// SIGKILL one of three workers mid-stream, restart it later: every frame
+// completes (the lost ones re-run), the plan shrinks and grows back.
+TEST(AdaptiveRun, KilledWorkerIsRoutedAroundAndRejoins) {
+  auto w = start_workers("kill", 3);
+  rt::AdaptiveOptions o = options();
+  o.strategy = "aofl";  // every worker takes part, so the kill hits the plan
+  o.run.frames = 90;
+  o.run.rate = 6;
+  rt::AdaptiveReport rep;
+  Status st;
+  std::thread run([&] {
+    auto r = rt::run_adaptive(yolo().g, w->spec, o);
+    if (r.ok()) rep = std::move(r).value();
+    else st = r.status();
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  w->kill9(1);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  w->start(1);
+  run.join();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(has_switch(rep, "'a1' lost")) << rt::to_table(rep);
+  EXPECT_TRUE(has_switch(rep, "'a1' answers again")) << rt::to_table(rep);
+  EXPECT_EQ(rep.switches.back().plan.find("a1") != std::string::npos, true) << rt::to_table(rep);
+  expect_all_identical(rep, o);
+  fs::remove_all(w->dir);
+}
+
+// Arrivals step from low to high and back: apico moves to the pipeline under
+// load and back to the one-stage plan when it passes.
+TEST(AdaptiveRun, LoadStepSwitchesModeBothWays) {
+  auto w = start_workers("load", 3);
+  rt::AdaptiveOptions o = options();
+  o.strategy = "apico";
+  o.phases = {{8, 1.0}, {60, 60.0}, {10, 1.0}};
+  auto rep = rt::run_adaptive(yolo().g, w->spec, o);
+  ASSERT_TRUE(rep.ok()) << rep.error();
+  ASSERT_GE(rep->switches.size(), 3u) << rt::to_table(*rep);
+  EXPECT_EQ(rep->switches[0].plan.rfind("aofl", 0), 0u) << rt::to_table(*rep);
+  bool up = false, down = false;
+  for (size_t i = 1; i < rep->switches.size(); ++i) {
+    if (rep->switches[i].plan.rfind("pico", 0) == 0) up = true;
+    if (up && rep->switches[i].plan.rfind("aofl", 0) == 0) down = true;
+  }
+  EXPECT_TRUE(up && down) << rt::to_table(*rep);
+  expect_all_identical(*rep, o);
+  fs::remove_all(w->dir);
+}
+
+TEST(AdaptiveRun, NoDevicesLeftFailsEveryFrameWithAReason) {
+  auto w = start_workers("none", 1);
+  rt::AdaptiveOptions o = options();
+  o.strategy = "single";
+  o.run.frames = 40;
+  o.run.rate = 10;
+  o.run.hello_timeout_s = 1;
+  rt::AdaptiveReport rep;
+  Status st;
+  std::thread run([&] {
+    auto r = rt::run_adaptive(yolo().g, w->spec, o);
+    if (r.ok()) rep = std::move(r).value();
+    else st = r.status();
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  w->kill9(0);
+  run.join();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(rep.run.result.completed + rep.run.result.failed, 40);
+  EXPECT_GT(rep.run.result.failed, 0);
+  ASSERT_FALSE(rep.run.failures.empty());
+  EXPECT_NE(rep.run.failures.back().find("no devices left"), std::string::npos)
+      << rep.run.failures.back();
+  fs::remove_all(w->dir);
+}
+
+}  // namespace
