@@ -92,6 +92,7 @@ void run_adaptive_cmd(const RunArgs& a) {
       sw.push_back({{"at_s", e.at_s}, {"reason", e.reason}, {"plan", e.plan}, {"deploy_s", e.deploy_s}});
     j["switches"] = sw;
     j["done_s"] = rep.done_s;
+    j["t0_unix_s"] = rep.t0_unix_s;
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s on %s, adaptive (%s)\n%s", g.name.c_str(), c.name.c_str(), a.strategy.c_str(),

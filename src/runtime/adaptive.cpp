@@ -18,6 +18,7 @@
 #include "runtime/adaptive.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -191,7 +192,11 @@ class Controller {
       return ok_status();
     }
     const double deploy_s = double(steady_now_ns() - t_deploy) * 1e-9;
-    if (ctl_.t0_ns == 0) ctl_.t0_ns = steady_now_ns();
+    if (ctl_.t0_ns == 0) {
+      ctl_.t0_ns = steady_now_ns();
+      rep_.t0_unix_s = std::chrono::duration<double>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+    }
     if (reason == "start" && o_.strategy == "apico") reason += " (" + figures + ")";
     rep_.switches.push_back({now_s(), reason, describe(p), deploy_s});
     log(fmt::format("t={:.2f} s: {} -> {} (deployed in {:.2f} s)", now_s(), rep_.switches.back().reason,

@@ -64,6 +64,7 @@ struct AdaptiveReport {
   // Per frame: seconds since the first arrival at which it completed (-1:
   // failed), for throughput before / during / after an event.
   std::vector<double> done_s;
+  double t0_unix_s = 0;  // wall clock (system_clock) of the first arrival
 };
 
 // APICO's mode rule, pure: the M/D/1 mean response (planners::md1_response_s)
