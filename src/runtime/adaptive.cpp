@@ -9,8 +9,7 @@
 //     does not matter to a planner, only who is faster), and a device whose
 //     relative ratio is off by more than `drift` gets its speed factor divided
 //     by it; the median ratio itself scales the M/D/1 figures of the mode rule;
-//   links: not measured here (a change of bandwidth shows as slower tasks
-//     downstream only through timeouts; see docs/RUNTIME.md).
+//   links: transfer times of bands a waiting worker read (link_samples).
 // Mode rule (strategy apico): with period p and latency t of the pipeline
 // (pico) and the one-stage plan (aofl) from the planners' flow estimate,
 // scaled by the median ratio, the M/D/1 response at the measured rate; the
@@ -21,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <tuple>
 #include <optional>
 
 #include "net/transport.h"
@@ -32,9 +32,10 @@ namespace coinfer::runtime {
 
 namespace {
 
-// The devices still in play, with corrected speeds.
+// The devices still in play, with corrected speeds and measured links.
 cluster::ClusterSpec live_cluster(const cluster::ClusterSpec& c, const std::vector<bool>& alive,
-                                  const std::vector<double>& scale) {
+                                  const std::vector<double>& scale,
+                                  const std::vector<double>& link) {
   cluster::ClusterSpec l = c;
   l.devices.clear();
   l.links.clear();
@@ -42,6 +43,7 @@ cluster::ClusterSpec live_cluster(const cluster::ClusterSpec& c, const std::vect
     if (!alive[d]) continue;
     l.devices.push_back(c.devices[d]);
     l.devices.back().speed *= scale[d];
+    if (link[d] > 0) l.devices.back().link_bps = link[d];
   }
   for (const cluster::Link& k : c.links)
     if (l.find(k.a) >= 0 && l.find(k.b) >= 0) l.links.push_back(k);
@@ -84,6 +86,7 @@ class Controller {
     rep_.run.outputs.assign(size_t(n), Tensor());
     alive_.assign(c_.devices.size(), true);
     scale_.assign(c_.devices.size(), 1.0);
+    link_.assign(c_.devices.size(), 0.0);
     std::string reason = "start";
     while (!ctl_.queue.empty()) {
       if (std::none_of(alive_.begin(), alive_.end(), [](bool a) { return a; })) {
@@ -170,7 +173,7 @@ class Controller {
 
   // One deployment: plan, deploy, stream until done or a switch, tear down.
   Status epoch(std::string& reason) {
-    cluster::ClusterSpec live = live_cluster(c_, alive_, scale_);
+    cluster::ClusterSpec live = live_cluster(c_, alive_, scale_, link_);
     ASSIGN_OR_RETURN(cost::CostModel cm, cost::CostModel::create(g_, blocks_, live, o_.profile));
     std::string figures;
     ASSIGN_OR_RETURN(plan::Plan p, choose(cm, &figures));
@@ -208,6 +211,9 @@ class Controller {
     next_reason_.clear();
     stop_now_ = false;
     speed_.clear();
+    links_.clear();
+    latest_.clear();
+    predicted_.clear();
     ctl_.lost.clear();
     ctl_.stop = [this] { return tick(); };
     ctl_.on_control = [this](int i, net::Message& m) { on_control(i, m); };
@@ -293,26 +299,26 @@ class Controller {
   // (median over devices); the ratio of each stats window (since the
   // previous answer) against the first window of this deployment is the
   // drift: the moving average (0.3 per window of >= 8 tasks) three windows
-  // in a row off by more than `drift` corrects the device's speed by it. Model error (the profile is off for some blocks)
-  // is in the baseline, so only a change of speed triggers.
+  // in a row off by more than `drift` corrects the device's speed by it.
+  // Model error (the profile is off for some blocks) is in the baseline, so
+  // only a change of speed triggers. Links: see link_samples.
   void on_control(int i, net::Message& m) {
     auto* w = std::get_if<net::Weights>(&m);
     if (!w || !session_ || w->hash != stats_key(session_->deployment_id)) return;
     auto st = parse_stats(std::string(w->bytes.begin(), w->bytes.end()));
     if (!st.ok()) return;
     const Peer& p = session_->peers[size_t(i)];
-    const int dl = session_->cluster.find(p.device);
+    WorkerStats& latest = latest_[p.device] = std::move(st).value();
     double measured = 0, predicted = 0;
     int tasks = 0;
-    for (const TaskRecord& t : st->tasks) {
-      const plan::Stage& stg = session_->plan.stages[size_t(t.stage)];
-      const plan::Assignment& a = stg.parts[size_t(t.part)];
-      auto geo = graph::band_geometry(g_, blocks_, stg.first_block, stg.last_block, a.rows);
-      if (!geo.ok()) continue;
+    for (const TaskRecord& t : latest.tasks) {
+      double pred = predicted_seconds(p.device, t.stage, t.part);
+      if (pred <= 0) continue;
       measured += double(t.end_ns - t.start_ns) * 1e-9;
-      predicted += cm_->band_seconds(dl, *geo);
+      predicted += pred;
       ++tasks;
     }
+    link_samples(p.device);
     Speed& sp = speed_[p.device];
     const double dm = measured - sp.measured, dp = predicted - sp.predicted;
     if (tasks - sp.tasks < kWindowTasks || dp <= 0 || dm <= 0) return;  // too few to judge
@@ -320,22 +326,92 @@ class Controller {
     sp.predicted = predicted;
     sp.tasks = tasks;
     sp.smooth = sp.smooth > 0 ? 0.7 * sp.smooth + 0.3 * dm / dp : dm / dp;
-    const double window = sp.smooth;
     std::vector<double> r;
     for (const auto& [d, v] : speed_)
       if (v.predicted > 0) r.push_back(v.measured / v.predicted);
     std::sort(r.begin(), r.end());
     time_scale_ = r[r.size() / 2];
     if (sp.baseline <= 0) {
-      sp.baseline = window;
+      sp.baseline = sp.smooth;
       return;
     }
-    const double rel = window / sp.baseline;
+    const double rel = sp.smooth / sp.baseline;
     sp.off = std::fabs(rel - 1) > o_.drift ? sp.off + 1 : 0;
     if (sp.off >= 3 && drift_reason_.empty()) {
       scale_[size_t(c_.find(p.device))] /= rel;
       drift_reason_ = fmt::format("device '{}' now runs at {:.2f}x its speed earlier in this plan",
                                   p.device, 1 / rel);
+    }
+  }
+
+  // The cost model's seconds for one task of (stage, part) on `device`.
+  double predicted_seconds(const std::string& device, int stage, int part) {
+    auto key = std::make_tuple(device, stage, part);
+    auto it = predicted_.find(key);
+    if (it != predicted_.end()) return it->second;
+    double v = 0;
+    if (stage >= 0 && size_t(stage) < session_->plan.stages.size()) {
+      const plan::Stage& stg = session_->plan.stages[size_t(stage)];
+      if (part >= 0 && size_t(part) < stg.parts.size()) {
+        auto geo = graph::band_geometry(g_, blocks_, stg.first_block, stg.last_block,
+                                        stg.parts[size_t(part)].rows);
+        if (geo.ok()) v = cm_->band_seconds(session_->cluster.find(device), *geo);
+      }
+    }
+    return predicted_[key] = v;
+  }
+
+  // Link rates [ours]: a band that a waiting worker read (ArrivalRecord::
+  // waited) took (its arrival - the sender's task end, or the coordinator's
+  // send for stage 0), both on the coordinator's clock. Its bits / that time
+  // is a lower bound on the rate into the receiving device (queues and fixed
+  // costs only make it longer), so the largest over a window of at least 3
+  // bands of >= 32 KB estimates the device's access link. Against the first
+  // window of the plan: three windows in a row below (1 - drift) x it set
+  // the device's link to the estimate and re-plan.
+  void link_samples(const std::string& dev) {
+    const WorkerStats& rs = latest_[dev];
+    const Peer& rp = session_->peers[size_t(session_->peer_of.at(dev))];
+    Link& lk = links_[dev];
+    double best = 0;
+    int n = 0;
+    for (size_t k = lk.seen; k < rs.arrivals.size(); ++k) {
+      const ArrivalRecord& a = rs.arrivals[k];
+      if (!a.waited || a.bytes < 32 * 1024) continue;
+      int64_t sent = 0;
+      if (a.stage == 0) {
+        const plan::Stage& s0 = session_->plan.stages[0];
+        for (size_t j = 0; j < s0.parts.size(); ++j)
+          if (s0.parts[j].device == dev && a.frame < ctl_.frames.size() &&
+              j < ctl_.frames[size_t(a.frame)].input_sent_ns.size())
+            sent = ctl_.frames[size_t(a.frame)].input_sent_ns[j];
+      } else if (size_t(a.stage) <= session_->plan.stages.size()) {
+        const plan::Stage& prev = session_->plan.stages[size_t(a.stage - 1)];
+        if (a.from_part < 0 || size_t(a.from_part) >= prev.parts.size()) continue;
+        const std::string& from = prev.parts[size_t(a.from_part)].device;
+        auto ls = latest_.find(from);
+        if (ls == latest_.end()) continue;
+        const Peer& sp = session_->peers[size_t(session_->peer_of.at(from))];
+        for (const TaskRecord& t : ls->second.tasks)
+          if (t.frame == a.frame && t.stage == a.stage - 1 && t.part == a.from_part)
+            sent = t.end_ns - sp.clock_offset_ns;
+      }
+      const int64_t arrived = a.at_ns - rp.clock_offset_ns;
+      if (sent <= 0 || arrived <= sent) continue;
+      best = std::max(best, double(a.bytes) * 8 / (double(arrived - sent) * 1e-9));
+      ++n;
+    }
+    lk.seen = rs.arrivals.size();
+    if (n < 3) return;
+    if (lk.baseline <= 0) {
+      lk.baseline = best;
+      return;
+    }
+    lk.off = best < lk.baseline * (1 - o_.drift) ? lk.off + 1 : 0;
+    if (lk.off >= 3 && drift_reason_.empty()) {
+      link_[size_t(c_.find(dev))] = best;
+      drift_reason_ = fmt::format("link into '{}' measured {:.0f} Mbit/s ({:.0f} when this plan began)",
+                                  dev, best / 1e6, lk.baseline / 1e6);
     }
   }
 
@@ -408,6 +484,15 @@ class Controller {
   };
   static constexpr int kWindowTasks = 8;  // tasks per stats window, at least
   std::map<std::string, Speed> speed_;  // per device, this deployment
+  struct Link {
+    size_t seen = 0;      // arrival records already used
+    double baseline = 0;  // bits/s estimated in the first window
+    int off = 0;
+  };
+  std::map<std::string, Link> links_;            // per receiving device, this deployment
+  std::map<std::string, WorkerStats> latest_;    // per device, this deployment
+  std::map<std::tuple<std::string, int, int>, double> predicted_;
+  std::vector<double> link_;                     // per device: measured access link (0 = spec)
   Session* session_ = nullptr;
   const cost::CostModel* cm_ = nullptr;
   int64_t epoch_start_ns_ = 0, last_switch_ns_ = 0, next_stats_ns_ = 0;

@@ -7,8 +7,11 @@
 //   - the arrival rate makes the other mode better (strategy "apico": PICO's
 //     pipeline vs the one-stage aofl plan by M/D/1 response time, with
 //     hysteresis);
-//   - a device's measured task times drift from the cost model (relative to
-//     the others) by more than `drift`: its speed estimate is corrected.
+//   - a device's measured task times drift by more than `drift` from what
+//     they were earlier in the plan: its speed estimate is corrected;
+//   - the measured rate into a device (transfer times of bands its worker
+//     was waiting for) falls by more than `drift` below what it was earlier
+//     in the plan: its access link in the cost model is set to the estimate.
 // Load and drift switches wait min_dwell_s after the last switch; failures
 // and rejoins do not wait. A switch happens at a frame boundary: the current
 // deployment issues no more frames, its frames in flight finish on it, then

@@ -91,7 +91,7 @@ void Deployment::mark_done(Part& p, uint64_t frame) {
   if (p.done.size() > kDoneMemory) p.done.erase(p.done.begin());
 }
 
-Status Deployment::accept(net::Band band, int64_t now_ns) {
+Status Deployment::accept(net::Band band, int64_t now_ns, bool waited) {
   auto fail = [&](std::string why) {
     ++stats_.bands_rejected;
     return errorf("band frame {} stage {} from part {}: {}", band.frame_id, band.stage, band.part,
@@ -128,7 +128,7 @@ Status Deployment::accept(net::Band band, int64_t now_ns) {
       ++stats_.bands_received;
       if (stats_.arrivals.size() < kMaxRecords)
         stats_.arrivals.push_back({band.frame_id, r.stage, int(band.part), now_ns,
-                                   uint64_t(t.data.size()) * 4});
+                                   uint64_t(t.data.size()) * 4, waited});
       mark_done(p, band.frame_id);
       ready_.push_back({pi, band.frame_id, std::move(band.tensor)});
       return ok_status();
@@ -147,7 +147,7 @@ Status Deployment::accept(net::Band band, int64_t now_ns) {
   ++stats_.bands_received;
   if (stats_.arrivals.size() < kMaxRecords)
     stats_.arrivals.push_back(
-        {band.frame_id, r.stage, int(band.part), now_ns, uint64_t(t.data.size()) * 4});
+        {band.frame_id, r.stage, int(band.part), now_ns, uint64_t(t.data.size()) * 4, waited});
   if (pend.missing == 0) {
     ready_.push_back({pi, band.frame_id, std::move(pend.input)});
     mark_done(p, band.frame_id);

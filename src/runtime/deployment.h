@@ -59,7 +59,8 @@ class Deployment {
   // Checks a band against the routes (deployment, stage, sender, exact rows,
   // shape, duplicates) and stores it. An error says why it was refused; the
   // caller counts and logs it.
-  Status accept(net::Band band, int64_t now_ns);
+  // `waited`: see ArrivalRecord.
+  Status accept(net::Band band, int64_t now_ns, bool waited = false);
   size_t ready() const { return ready_.size(); }
   bool input_paused() const { return ready_.size() >= opt_.max_ready; }
 

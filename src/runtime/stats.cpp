@@ -13,7 +13,7 @@ std::string to_json(const WorkerStats& s) {
   for (const TaskRecord& t : s.tasks)
     tasks.push_back(json::array({t.frame, t.stage, t.part, t.start_ns, t.end_ns}));
   for (const ArrivalRecord& a : s.arrivals)
-    arrivals.push_back(json::array({a.frame, a.stage, a.from_part, a.at_ns, a.bytes}));
+    arrivals.push_back(json::array({a.frame, a.stage, a.from_part, a.at_ns, a.bytes, a.waited}));
   json j = {{"name", s.name},
             {"deployment_id", s.deployment_id},
             {"busy_s", s.busy_s},
@@ -58,9 +58,9 @@ Result<WorkerStats> parse_stats(const std::string& json_text) {
                          t[3].get<int64_t>(), t[4].get<int64_t>()});
     }
     for (const json& a : arrivals) {
-      if (!a.is_array() || a.size() != 5) return errorf("worker stats: arrivals: bad record");
+      if (!a.is_array() || a.size() != 6) return errorf("worker stats: arrivals: bad record");
       s.arrivals.push_back({a[0].get<uint64_t>(), a[1].get<int>(), a[2].get<int>(),
-                            a[3].get<int64_t>(), a[4].get<uint64_t>()});
+                            a[3].get<int64_t>(), a[4].get<uint64_t>(), a[5].get<bool>()});
     }
   } catch (const json::exception& e) {
     return errorf("worker stats: {}", e.what());

@@ -28,11 +28,16 @@ struct TaskRecord {
 
 // One band received and accepted (input of `stage` from part `from_part` of
 // the previous stage, or from the coordinator for stage 0).
+// `waited`: the worker was idle, blocked in its poll, and this was the first
+// band it read when the poll returned: at_ns is then when the band's last
+// byte arrived (to a poll's wake-up), not when a busy worker got to it, so
+// such records time transfers (adaptive runs estimate link rates from them).
 struct ArrivalRecord {
   uint64_t frame = 0;
   int stage = 0, from_part = 0;
   int64_t at_ns = 0;
   uint64_t bytes = 0;
+  bool waited = false;
 };
 
 struct WorkerStats {

@@ -106,7 +106,11 @@ Status Worker::run() {
     zmq_pollitem_t items[2] = {{control_->raw().handle(), 0, ZMQ_POLLIN, 0},
                                {bands_->raw().handle(), 0, ZMQ_POLLIN, 0}};
     const int timeout = dep_ && dep_->ready() > 0 ? 0 : kIdlePollMs;
+    const int64_t before = steady_now_ns();
     int rc = zmq_poll(items, read_bands ? 2 : 1, timeout);
+    const int64_t woke = steady_now_ns();
+    // Blocked for a while and woken: the first band read arrived just now.
+    bool fresh = rc > 0 && read_bands && (items[1].revents & ZMQ_POLLIN) && woke - before > 200'000;
     if (rc < 0 && zmq_errno() != EINTR)
       return errorf("worker {}: poll: {}", opt_.name, zmq_strerror(zmq_errno()));
     if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
@@ -126,7 +130,8 @@ Status Worker::run() {
       for (int i = 0; i < kBandBurst && (!dep_ || !dep_->input_paused()); ++i) {
         auto m = bands_->recv(0);
         if (m.ok() && !*m) break;
-        handle_band(std::move(m));
+        handle_band(std::move(m), fresh ? woke : 0);
+        fresh = false;
       }
     }
     if (dep_ && dep_->ready() > 0) {
@@ -168,7 +173,7 @@ bool Worker::control_pending() {
   return false;
 }
 
-void Worker::handle_band(Result<std::optional<net::Message>> m) {
+void Worker::handle_band(Result<std::optional<net::Message>> m, int64_t arrived_ns) {
   if (!m.ok()) {
     ++garbage_;
     if (dep_) ++dep_->stats().garbage;
@@ -187,7 +192,8 @@ void Worker::handle_band(Result<std::optional<net::Message>> m) {
     bad(fmt::format("band for deployment {}: nothing is deployed", band->deployment_id));
     return;
   }
-  Status st = dep_->accept(std::move(*band), steady_now_ns());
+  Status st = arrived_ns > 0 ? dep_->accept(std::move(*band), arrived_ns, true)
+                             : dep_->accept(std::move(*band), steady_now_ns());
   if (!st.ok()) {
     ++rejected_;
     bad(st.message());

@@ -106,7 +106,9 @@ class Worker {
                                                             const net::Deploy& d);
   Result<std::vector<uint8_t>> fetch_weights(const std::string& peer, const std::string& hash);
   void answer_simple(const std::string& peer, net::Message& m, bool busy);
-  void handle_band(Result<std::optional<net::Message>> m);
+  // arrived_ns > 0: the band's arrival time, known because the worker was
+  // waiting for it (ArrivalRecord::waited).
+  void handle_band(Result<std::optional<net::Message>> m, int64_t arrived_ns);
   void reply(const std::string& peer, net::Message m);
   void bad(const std::string& what);  // counts and logs (rate-limited)
   void log(const std::string& line) const;
