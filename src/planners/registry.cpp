@@ -27,6 +27,9 @@ const std::vector<Strategy>& strategies() {
        plan_pico_paper},
       {"apico", "pico or aofl, whichever has the lower M/D/1 response time at --rate (APICO)",
        plan_apico},
+      {"coedge",
+       "every block split to minimise energy per frame under --deadline, LP with Clp (CoEdge)",
+       plan_coedge},
   };
   return s;
 }
