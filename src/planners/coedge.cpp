@@ -29,7 +29,6 @@
 #include <ClpSimplex.hpp>
 #include <CoinPackedMatrix.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <optional>
@@ -74,9 +73,6 @@ class Lp {
   std::optional<std::vector<double>> solve(const std::vector<double>& cost) const {
     CoinPackedMatrix m(false, ri_.data(), ci_.data(), v_.data(), CoinBigIndex(v_.size()));
     m.setDimensions(int(rlb_.size()), n_cols());
-    static int n_solves = 0; static double t_solves = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    struct R { std::chrono::steady_clock::time_point t0; ~R() { t_solves += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); if (getenv("COEDGE_DEBUG")) fprintf(stderr, "solves %d %.3f s\n", ++n_solves, t_solves); } } rr{t0};
     ClpSimplex s;
     s.setLogLevel(0);
     s.loadProblem(m, lb_.data(), ub_.data(), cost.data(), rlb_.data(), rub_.data());
@@ -123,8 +119,8 @@ class CoedgeLp {
     std::vector<Draft> stages;
     double lp_latency_s = 0;
   };
-  // `search` = false: only the one-device patterns (a quick look).
-  std::vector<Solution> solve(double deadline, bool energy, bool search = true) const;
+  // `starts`: how many starts of the participation search (see solve()).
+  std::vector<Solution> solve(double deadline, bool energy, int starts) const;
 
  private:
   // Extra watts over idle (never negative: the LP must not gain by idling less).
@@ -142,7 +138,6 @@ class CoedgeLp {
   int tail_;
   Lp lp_;
   int latency_ = -1;                     // column L
-  std::vector<int> z_;
   std::vector<std::vector<int>> a_, u_;  // per block, per device (-1: whole block)
   std::vector<std::vector<int>> share_;  // the element -A of row a - A u <= 0
   std::vector<double> energy_;           // joules per unit of each column
@@ -157,8 +152,7 @@ CoedgeLp::CoedgeLp(Context& cx, int tail) : cx_(cx), tail_(tail) {
   double idle = 0;
   for (int d = 0; d < nd; ++d) idle += power(d).idle_w;
   Terms energy;
-  std::vector<int>& z = z_;
-  z.resize(size_t(nb));
+  std::vector<int> z(static_cast<size_t>(nb));
   for (int k = 0; k < nb; ++k) z[size_t(k)] = lp_.col(0, kInf);
   a_.assign(size_t(nb), std::vector<int>(size_t(nd), -1));
   u_ = a_;
@@ -312,7 +306,7 @@ CoedgeLp::Solution CoedgeLp::solution(const std::vector<double>& x) const {
   return Solution{std::move(stages), x[size_t(latency_)]};
 }
 
-std::vector<CoedgeLp::Solution> CoedgeLp::solve(double deadline, bool energy, bool search) const {
+std::vector<CoedgeLp::Solution> CoedgeLp::solve(double deadline, bool energy, int starts) const {
   Lp lp = lp_;
   lp.bound(latency_, 0, deadline);
   std::vector<double> cost = energy_;
@@ -337,28 +331,20 @@ std::vector<CoedgeLp::Solution> CoedgeLp::solve(double deadline, bool energy, bo
         }
     if (auto y = f.solve(cost)) out.push_back(solution(*y));
   };
-  // Patterns of one device doing every split block: the source (nothing
-  // moves before the tail), the fastest device, the tail.
+  // Dynamic slope scaling (pass 1): a - A_ki u_ki <= 0 with, to start,
+  // A_ki = H_k and u <= 1 (the LP relaxation), or A_ki = H_k for an anchor
+  // device (the source, the fastest, the tail) and 1/2 for the others; then
+  // A_ki = max(1/2, a_ki of the previous round) with u unbounded: a device's
+  // fixed charges (halo, link latency, memory) weigh per row as much as its
+  // previous share makes them. Each round's pattern is fixed (pass 2); a
+  // start ends when a pattern repeats. `starts` = 1: the relaxation only.
   const int nd = cx_.n_devices();
   std::vector<int> anchors;
   for (int d : {cx_.source(), cx_.by_capacity()[0], tail_})
     if (d >= 0 && std::find(anchors.begin(), anchors.end(), d) == anchors.end())
       anchors.push_back(d);
-  for (int d : anchors) {
-    Pattern on;
-    for (const std::vector<int>& blk : a_)
-      for (size_t i = 0; i < blk.size(); ++i)
-        if (blk[i] >= 0) on.push_back(int(i) == d);
-    fixed(on);
-  }
-  // Dynamic slope scaling (pass 1): a - A_ki u_ki <= 0 with A_ki = H_k and
-  // u <= 1 (the LP relaxation) or A_ki = H_k for an anchor device and 1/2 for
-  // the others, then A_ki = max(1/2, a_ki of the previous round) with u
-  // unbounded: a device's fixed charges (halo, link latency, memory) weigh
-  // per row as much as its previous share makes them. Each round's pattern
-  // is fixed (pass 2); a start ends when a pattern repeats.
   constexpr int kRounds = 4;
-  for (int start = -1; search && start < int(anchors.size()); ++start) {
+  for (int start = -1; start + 1 < starts && start < int(anchors.size()); ++start) {
     std::vector<std::vector<double>> scale(a_.size());
     for (size_t k = 0; k < a_.size(); ++k)
       for (int i = 0; i < nd; ++i) {
@@ -383,6 +369,12 @@ std::vector<CoedgeLp::Solution> CoedgeLp::solve(double deadline, bool energy, bo
     }
   }
   return out;
+}
+
+bool first_of_class(Context& cx, int d) {
+  for (int e = 0; e < d; ++e)
+    if (cx.device_class(e) == cx.device_class(d)) return false;
+  return true;
 }
 
 struct Candidate {
@@ -435,54 +427,69 @@ Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o) {
       failure = "coedge: " + r.error();
       return std::nullopt;
     }
-    if (getenv("COEDGE_DEBUG")) fprintf(stderr, "sim latency %g energy %g\n", r->latency_mean_ms / 1e3, r->energy_j_per_frame);
     return Candidate{std::move(p).value(), r->latency_mean_ms / 1e3, r->energy_j_per_frame};
   };
   // Every plan is judged by the simulator (one frame): the least energy among
   // those within the deadline (1e-9 relative: floating-point noise) wins.
-  constexpr int kLadder = 5;
+  constexpr int kLadder = 8, kAllStarts = 2;
   std::optional<Candidate> best, fastest;
   auto consider = [&](const Candidate& c) {
     if (c.latency_s <= deadline * (1 + 1e-9) && (!best || c.energy_j < best->energy_j)) best = c;
     if (!fastest || c.latency_s < fastest->latency_s) fastest = c;
   };
-  // The tail device that gets the full search: the one whose one-device
-  // patterns score best (least energy among plans meeting the deadline, else
-  // least latency). [ours] Searching every tail costs ~4x the time on
-  // clusters of 4+ device classes for little gain.
-  std::vector<std::pair<double, int>> ranked;
-  for (int t : tails) {
-    double score = kInf;
-    for (bool energy : {true, false})
-      for (const CoedgeLp::Solution& s : CoedgeLp(cx, t).solve(kInf, energy, false)) {
-        auto c = evaluate(s.stages);
-        if (!c) continue;
-        consider(*c);
-        score = std::min(score, c->latency_s <= deadline ? c->energy_j : 1e12 + c->latency_s);
+  // Plans of one device per block, built directly (no LP): the blocks
+  // before p on the source, the rest on device y (each device class, each
+  // p; p = 0: all on y); the whole blocks on y if it holds them.
+  int frugal_tail = tails[0], quick_tail = tails[0];
+  double least_energy = kInf, least_latency = kInf;
+  const int nb = cx.n_blocks();
+  for (int y = 0; y < cx.n_devices(); ++y) {
+    if (!first_of_class(cx, y)) continue;
+    const int t = std::find(tails.begin(), tails.end(), y) != tails.end() ? y : tails[0];
+    for (int p = 0; p <= (cx.source() >= 0 && cx.source() != y ? nb : 0); ++p) {
+      std::vector<Draft> stages;
+      for (int k = 0; k < nb; ++k) {
+        int d = !cx.partitionable(k, k + 1) ? t : k < p ? cx.source() : y;
+        stages.push_back(make_stage(k, k + 1, {d}, {Rows{0, cx.out_height(k)}}));
       }
-    ranked.push_back({score, t});
+      auto c = evaluate(stages);
+      if (!c) continue;
+      consider(*c);
+      if (c->energy_j < least_energy) {
+        least_energy = c->energy_j;
+        frugal_tail = t;
+      }
+      if (c->latency_s < least_latency) {
+        least_latency = c->latency_s;
+        quick_tail = t;
+      }
+    }
   }
-  std::stable_sort(ranked.begin(), ranked.end());
-  ranked.resize(1);
-  // The candidate pool of the chosen tail does not depend on the deadline,
-  // which only filters it, so a later deadline never costs energy: the
-  // fastest plans (min L), the min-energy plans with no deadline, and the
-  // min-energy plans at LP deadlines spaced geometrically between the two.
-  CoedgeLp lp(cx, ranked[0].second);
-  // Adds plans to the pool; the least and greatest LP latency among them.
-  auto pool = [&](const std::vector<CoedgeLp::Solution>& sols) {
-    std::pair<double, double> range{kInf, 0};
-    for (const CoedgeLp::Solution& s : sols)
-      if (auto c = evaluate(s.stages)) {
-        consider(*c);
-        range = {std::min(range.first, s.lp_latency_s), std::max(range.second, s.lp_latency_s)};
-      }
-    return range;
-  };
-  const double lo = pool(lp.solve(kInf, false)).first;
-  const double hi = pool(lp.solve(kInf, true)).second;
-  for (int j = 1; j < kLadder && lo < hi; ++j)
-    pool(lp.solve(lo * std::pow(hi / lo, double(j) / kLadder), true));
+  // The LP plans, for the tails of the least-energy and of the fastest plan
+  // above (searching every tail costs ~4x the time for little gain). The
+  // pool does not depend on the deadline, which only filters it, so a later
+  // deadline never costs energy: the fastest plans (min L), the min-energy
+  // plans with no deadline, and min-energy plans at LP deadlines between the
+  // two, lo (hi / lo)^((j / kLadder)^2) for j = 1 .. kLadder - 1.
+  std::vector<int> lp_tails = {frugal_tail};
+  if (quick_tail != frugal_tail) lp_tails.push_back(quick_tail);
+  for (int tail : lp_tails) {
+    CoedgeLp lp(cx, tail);
+    // Adds plans to the pool; the least and greatest LP latency among them.
+    auto pool = [&](const std::vector<CoedgeLp::Solution>& sols) {
+      std::pair<double, double> range{kInf, 0};
+      for (const CoedgeLp::Solution& s : sols)
+        if (auto c = evaluate(s.stages)) {
+          consider(*c);
+          range = {std::min(range.first, s.lp_latency_s), std::max(range.second, s.lp_latency_s)};
+        }
+      return range;
+    };
+    const double lo = pool(lp.solve(kInf, false, kAllStarts)).first;
+    const double hi = pool(lp.solve(kInf, true, kAllStarts)).second;
+    for (int j = 1; j < kLadder && lo < hi; ++j)  // denser near the fastest
+      pool(lp.solve(lo * std::pow(hi / lo, std::pow(double(j) / kLadder, 2)), true, 1));
+  }
   if (best) return std::move(best->plan);
   if (!fastest)
     return failure.empty() ? errorf("coedge: the LP has no solution for model '{}' on cluster '{}'",
