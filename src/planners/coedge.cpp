@@ -3,16 +3,17 @@
 // COIN-OR Clp. Layer by layer, as CoEdge splits: every partitionable block is
 // its own stage, its output rows shared among the devices (a device may get
 // none: that is where energy is saved); non-partitionable blocks (the FC
-// tail) run whole on one device T, chosen by solving once per device class.
+// tail) run whole on one device T.
 //
 // The LP, per split block k and device i (full statement, [paper] vs [ours]
 // in docs/PLANNERS.md):
-//   a_ki rows, sum_i a_ki = H_k;  u_ki in [0, 1] "i takes part", a_ki <= H_k u_ki;
+//   a_ki rows, sum_i a_ki = H_k;  u_ki "i takes part", a_ki <= H_k u_ki;
 //   c_ki >= slope_j a_ki + icpt_j u_ki for every piece j of the lower convex
 //     envelope of the profiled cm.block_seconds(i, k, r), r in [1, H_k];
-//   q_ki >= s_k a_ki + g_k u_ki - (rows of k's input i already holds), q >= 0:
-//     input rows received (s_k = H_in / H_out, g_k = an interior band's halo);
-//   z_k >= c_ki + q_ki * row bytes * seconds/byte + link latency * u_ki
+//   input rows received: from the single holder (source, T) s_k a + g_k u,
+//     else the rows of i's band below / above the rows it holds (bands laid
+//     out in device order; s_k = H_in / H_out, g_k = an interior band's halo);
+//   z_k >= c_ki + received rows * row bytes * seconds/byte + link latency u_ki
 //     (+ its result to the sink after the last block; a whole block on T
 //     waits for the gather of every a_{k-1,i});
 //   L = sum_k z_k <= D;  sum_k (weights + frame buffers of k) u_ki <= memory_i.
@@ -20,12 +21,12 @@
 // extra power while computing or transmitting, a transfer at both ends):
 //   sum_i (P_busy - P_idle)_i c_i + sum_transfers ((P_tx - P_idle) of both
 //   ends) * seconds + (sum_i P_idle_i) L  [+ 1 mW * L: ties go to speed].
-// Pass 1 solves the relaxation; pass 2 fixes u_ki = [a_ki >= 1/2] (else
-// [a_ki > 0]) and re-solves, so halos and link latencies are charged exactly
-// to the devices that take part. Rows are rounded by largest remainder, and
-// the plan is run by the simulator (one frame): if it misses D, the LP's
-// deadline is tightened by the miss ratio and the LP solved again (a few
-// rounds). Of the choices of T, the lowest simulated energy wins.
+// u is binary in truth (a fixed charge): a few relaxations (dynamic slope
+// scaling) propose who takes part, each proposal is fixed and re-solved,
+// rows are rounded by largest remainder, and every plan is run by the
+// simulator (one frame). The candidates do not depend on the deadline (it
+// only filters them), so a later deadline never costs energy; the least
+// simulated energy within the deadline wins.
 #include <ClpSimplex.hpp>
 #include <CoinPackedMatrix.hpp>
 #include <algorithm>
@@ -343,7 +344,7 @@ std::vector<CoedgeLp::Solution> CoedgeLp::solve(double deadline, bool energy, in
   for (int d : {cx_.source(), cx_.by_capacity()[0], tail_})
     if (d >= 0 && std::find(anchors.begin(), anchors.end(), d) == anchors.end())
       anchors.push_back(d);
-  constexpr int kRounds = 4;
+  constexpr int kRounds = 3;
   for (int start = -1; start + 1 < starts && start < int(anchors.size()); ++start) {
     std::vector<std::vector<double>> scale(a_.size());
     for (size_t k = 0; k < a_.size(); ++k)
@@ -431,7 +432,7 @@ Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o) {
   };
   // Every plan is judged by the simulator (one frame): the least energy among
   // those within the deadline (1e-9 relative: floating-point noise) wins.
-  constexpr int kLadder = 8, kAllStarts = 2;
+  constexpr int kLadder = 6, kAllStarts = 2;
   std::optional<Candidate> best, fastest;
   auto consider = [&](const Candidate& c) {
     if (c.latency_s <= deadline * (1 + 1e-9) && (!best || c.energy_j < best->energy_j)) best = c;
@@ -440,8 +441,6 @@ Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o) {
   // Plans of one device per block, built directly (no LP): the blocks
   // before p on the source, the rest on device y (each device class, each
   // p; p = 0: all on y); the whole blocks on y if it holds them.
-  int frugal_tail = tails[0], quick_tail = tails[0];
-  double least_energy = kInf, least_latency = kInf;
   const int nb = cx.n_blocks();
   for (int y = 0; y < cx.n_devices(); ++y) {
     if (!first_of_class(cx, y)) continue;
@@ -452,29 +451,17 @@ Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o) {
         int d = !cx.partitionable(k, k + 1) ? t : k < p ? cx.source() : y;
         stages.push_back(make_stage(k, k + 1, {d}, {Rows{0, cx.out_height(k)}}));
       }
-      auto c = evaluate(stages);
-      if (!c) continue;
-      consider(*c);
-      if (c->energy_j < least_energy) {
-        least_energy = c->energy_j;
-        frugal_tail = t;
-      }
-      if (c->latency_s < least_latency) {
-        least_latency = c->latency_s;
-        quick_tail = t;
-      }
+      if (auto c = evaluate(stages)) consider(*c);
     }
   }
-  // The LP plans, for the tails of the least-energy and of the fastest plan
-  // above (searching every tail costs ~4x the time for little gain). The
-  // pool does not depend on the deadline, which only filters it, so a later
-  // deadline never costs energy: the fastest plans (min L), the min-energy
-  // plans with no deadline, and min-energy plans at LP deadlines between the
-  // two, lo (hi / lo)^((j / kLadder)^2) for j = 1 .. kLadder - 1.
-  std::vector<int> lp_tails = {frugal_tail};
-  if (quick_tail != frugal_tail) lp_tails.push_back(quick_tail);
-  for (int tail : lp_tails) {
-    CoedgeLp lp(cx, tail);
+  // The LP plans, with T = the fastest device that holds the whole blocks
+  // (tails[0]). The pool does not depend on the deadline, which only
+  // filters it, so a later deadline never costs energy: the fastest plans
+  // (min L), the min-energy plans with no deadline, and min-energy plans at
+  // LP deadlines between the two, lo (hi / lo)^((j / kLadder)^2) for
+  // j = 1 .. kLadder - 1 (denser near the fastest).
+  {
+    CoedgeLp lp(cx, tails[0]);
     // Adds plans to the pool; the least and greatest LP latency among them.
     auto pool = [&](const std::vector<CoedgeLp::Solution>& sols) {
       std::pair<double, double> range{kInf, 0};
@@ -487,7 +474,7 @@ Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o) {
     };
     const double lo = pool(lp.solve(kInf, false, kAllStarts)).first;
     const double hi = pool(lp.solve(kInf, true, kAllStarts)).second;
-    for (int j = 1; j < kLadder && lo < hi; ++j)  // denser near the fastest
+    for (int j = 1; j < kLadder && lo < hi; ++j)
       pool(lp.solve(lo * std::pow(hi / lo, std::pow(double(j) / kLadder, 2)), true, 1));
   }
   if (best) return std::move(best->plan);
