@@ -110,8 +110,8 @@ TEST(Coedge, EnergyFallsAsTheDeadlineRisesAndDeadlinesAreMet) {
             << model << " on " << c.name << " deadline " << deadline;
         EXPECT_LE(r.energy_j, prev * (1 + 1e-9))
             << model << " on " << c.name << " deadline " << deadline;
-        std::printf("%-16s %-13s deadline %8.4f s: latency %.4f s energy %.4f J\n",
-                    c.name.c_str(), model, deadline, r.latency_s, r.energy_j);
+        std::printf("%-16s %-13s deadline %8.4f s: latency %.4f s energy %.4f J\n", c.name.c_str(),
+                    model, deadline, r.latency_s, r.energy_j);
         if (f == 1.0) first = r.energy_j;
         prev = r.energy_j;
       }
@@ -153,7 +153,8 @@ TEST(Coedge, NoMoreEnergyThanBaselinesAtTheirLatency) {
         Outcome mine = run(*e, coedge(*e, base.latency_s));
         EXPECT_LE(mine.energy_j, base.energy_j * 1.01)
             << model << " on " << c.name << " vs " << s << " at " << base.latency_s << " s";
-        EXPECT_LE(mine.latency_s, base.latency_s * (1 + 1e-9)) << model << " on " << c.name << " vs " << s;
+        EXPECT_LE(mine.latency_s, base.latency_s * (1 + 1e-9))
+            << model << " on " << c.name << " vs " << s;
       }
     }
 }

@@ -92,7 +92,8 @@ class Lp {
 std::vector<std::pair<double, double>> convex_pieces(int h, const std::function<double(int)>& f) {
   using P = std::pair<double, double>;
   auto turn = [](P o, P a, P b) {
-    return (a.first - o.first) * (b.second - o.second) - (a.second - o.second) * (b.first - o.first);
+    return (a.first - o.first) * (b.second - o.second) -
+           (a.second - o.second) * (b.first - o.first);
   };
   std::vector<P> hull;
   for (int r = 1; r <= h; ++r) {
@@ -432,7 +433,7 @@ Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o) {
   };
   // Every plan is judged by the simulator (one frame): the least energy among
   // those within the deadline (1e-9 relative: floating-point noise) wins.
-  constexpr int kLadder = 6, kAllStarts = 2;
+  constexpr int kLadder = 6, kAllStarts = 4;
   std::optional<Candidate> best, fastest;
   auto consider = [&](const Candidate& c) {
     if (c.latency_s <= deadline * (1 + 1e-9) && (!best || c.energy_j < best->energy_j)) best = c;
