@@ -3,11 +3,14 @@
 // the deadline and of energy_j_per_frame in `coinfer plan`).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "planners/planner.h"
 #include "sim/simulator.h"
@@ -184,4 +187,36 @@ TEST(Coedge, PowerHungryDeviceGetsNoRows) {
   EXPECT_EQ(rows_on_d3, 0);
   EXPECT_GT(rows_elsewhere, 0);
   EXPECT_LE(run(*e, p).latency_s, deadline);
+}
+
+// `coinfer plan --deadline S --json`: coedge within the deadline, and the
+// one-frame energy per frame at the top level for every strategy (the
+// simulator's one-frame run, as the planner judged it); an impossible
+// deadline exits non-zero naming it.
+TEST(Coedge, PlanCommandTakesADeadlineAndReportsEnergy) {
+  auto plan = [](const std::string& args, int* code) {
+    std::string cmd = std::string(COINFER_BIN) + " plan --model zoo:alexnet --cluster " +
+                      COINFER_SOURCE_DIR + "/examples/clusters/coedge-mixed.json --frames 1 " +
+                      args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    for (size_t n; p && (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    int st = p ? pclose(p) : -1;
+    *code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out.substr(out.find('{') == std::string::npos ? 0 : out.find('{'));
+  };
+  int code = 0;
+  for (const char* s : {"modnn", "pico"}) {
+    auto j = nlohmann::json::parse(plan(fmt::format("--strategy {} --json", s), &code));
+    EXPECT_EQ(code, 0);
+    EXPECT_GT(j.at("energy_j_per_frame").get<double>(), 0) << s;
+  }
+  auto j = nlohmann::json::parse(plan("--strategy coedge --deadline 0.1 --json", &code));
+  EXPECT_EQ(code, 0);
+  EXPECT_LE(j.at("one_frame_latency_ms").get<double>(), 100.0);
+  EXPECT_GT(j.at("energy_j_per_frame").get<double>(), 0);
+  std::string err = plan("--strategy coedge --deadline 0.001", &code);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("deadline 0.001 s is infeasible"), std::string::npos) << err;
 }
