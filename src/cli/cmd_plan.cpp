@@ -1,7 +1,7 @@
 // coinfer plan --model M --cluster C.json --strategy S [--profile P.json]
-//   [--latency-bound S] [--rate R] [-o plan.json] [--svg F] [--json]:
+//   [--latency-bound S] [--rate R] [--deadline S] [-o plan.json] [--svg F] [--json]:
 // runs a planner, then predicts the plan with the simulator (closed loop:
-// throughput; one frame alone: latency) and explains it.
+// throughput; one frame alone: latency and energy per frame) and explains it.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -21,7 +21,7 @@ namespace {
 
 struct PlanArgs {
   std::string model, cluster, strategy = "pico", profile, output, svg, grid;
-  double latency_bound = 0, rate = 0;
+  double latency_bound = 0, rate = 0, deadline = 0;
   int fused_blocks = 0, frames = 60;
   uint64_t seed = 1;
   bool json = false;
@@ -37,6 +37,7 @@ void write_file(const std::string& path, const std::string& text, const char* wh
 planners::Options options(const PlanArgs& a) {
   planners::Options o;
   if (a.latency_bound > 0) o.latency_bound_s = a.latency_bound;
+  if (a.deadline > 0) o.deadline_s = a.deadline;
   o.rate = a.rate;
   o.seed = a.seed;
   o.fused_blocks = a.fused_blocks;
@@ -140,6 +141,7 @@ void run_plan(const PlanArgs& a) {
         {"predicted", nlohmann::json::parse(sim::to_json(r))},
         {"bound_fraction", fraction},
         {"one_frame_latency_ms", single.latency_mean_ms},
+        {"energy_j_per_frame", single.energy_j_per_frame},
         {"estimate", {{"period_s", est.period_s}, {"latency_s", est.latency_s}}},
         {"in_flight", loop.in_flight},
         {"planning_ms", planning_ms},
@@ -170,8 +172,9 @@ void run_plan(const PlanArgs& a) {
       "(period %.1f ms), mean latency %.1f ms\n",
       r.frames, loop.in_flight, r.throughput_fps, period_ms, r.latency_mean_ms);
   std::printf(
-      "one frame alone: latency %.1f ms; planner estimate: period %.1f ms, latency %.1f ms\n",
-      single.latency_mean_ms, est.period_s * 1e3, est.latency_s * 1e3);
+      "one frame alone: latency %.1f ms, energy %.3f J; planner estimate: period %.1f ms, "
+      "latency %.1f ms\n",
+      single.latency_mean_ms, single.energy_j_per_frame, est.period_s * 1e3, est.latency_s * 1e3);
   std::printf("compute upper bound %.3f fps: this plan reaches %.1f%%\n", bd.compute_fps,
               100 * fraction);
   for (const sim::DeviceStats& d : r.devices)
@@ -197,6 +200,9 @@ void register_plan(CLI::App& app) {
   cmd->add_option("--latency-bound", a->latency_bound, "pico: max one-frame latency, seconds")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--rate", a->rate, "apico: Poisson arrival rate, frames/s")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--deadline", a->deadline,
+                  "coedge: max one-frame latency, seconds (default: none, min energy)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--grid", a->grid, "ftp: tile grid NxM (rows x columns)");
   cmd->add_option("--fused-blocks", a->fused_blocks, "ftp/efl: fused prefix length in blocks")

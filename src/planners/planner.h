@@ -25,7 +25,7 @@ struct Options {
   double latency_bound_s = std::numeric_limits<double>::infinity();
   // apico: Poisson arrival rate (frames/s) the plan must serve.
   double rate = 0;
-  // Deadline-driven planners (energy-aware): one-frame latency limit, seconds.
+  // coedge: one-frame latency limit, seconds (infinity: minimise energy alone).
   double deadline_s = std::numeric_limits<double>::infinity();
   uint64_t seed = 1;  // randomised planners
   // ftp: grid of grid_rows x grid_cols tiles (0 = automatic, see ftp.cpp).
@@ -69,6 +69,9 @@ Result<plan::Plan> plan_awas(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_dpfl(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_edgeci(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_apico(const cost::CostModel& cm, const Options& o);
+// CoEdge: min energy per frame with one-frame latency <= Options::deadline_s
+// (an LP solved with COIN-OR Clp); an unreachable deadline is an error.
+Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o);
 
 // The planners' predictions for a plan (common.h).
 //   estimate: the flow model, close to the simulator's steady state: period =

@@ -34,6 +34,9 @@ const std::vector<Strategy>& strategies() {
       {"awas", "EdgeCI's auction alone, on fixed fused segments (cut at every downsampling block)",
        plan_awas},
       {"dpfl", "EdgeCI's fused-segment DP alone, capacity-proportional splits", plan_dpfl},
+      {"coedge",
+       "every block split to minimise energy per frame under --deadline, LP with Clp (CoEdge)",
+       plan_coedge},
   };
   return s;
 }
