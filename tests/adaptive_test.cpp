@@ -147,6 +147,22 @@ rt::AdaptiveOptions options() {
   return o;
 }
 
+// Runs `o` on the workers in a thread while `act` (kills, restarts) runs here.
+template <typename F>
+rt::AdaptiveReport run_while(const Workers& w, const rt::AdaptiveOptions& o, F act) {
+  rt::AdaptiveReport rep;
+  Status st;
+  std::thread run([&] {
+    auto r = rt::run_adaptive(yolo().g, w.spec, o);
+    if (r.ok()) rep = std::move(r).value();
+    else st = r.status();
+  });
+  act();
+  run.join();
+  EXPECT_TRUE(st.ok()) << st.message();
+  return rep;
+}
+
 bool has_switch(const rt::AdaptiveReport& r, const std::string& what) {
   for (const auto& e : r.switches)
     if (e.reason.find(what) != std::string::npos) return true;
@@ -161,19 +177,12 @@ TEST(AdaptiveRun, KilledWorkerIsRoutedAroundAndRejoins) {
   o.strategy = "aofl";  // every worker takes part, so the kill hits the plan
   o.run.frames = 90;
   o.run.rate = 6;
-  rt::AdaptiveReport rep;
-  Status st;
-  std::thread run([&] {
-    auto r = rt::run_adaptive(yolo().g, w->spec, o);
-    if (r.ok()) rep = std::move(r).value();
-    else st = r.status();
+  rt::AdaptiveReport rep = run_while(*w, o, [&] {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    w->kill9(1);
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    w->start(1);
   });
-  std::this_thread::sleep_for(std::chrono::seconds(5));
-  w->kill9(1);
-  std::this_thread::sleep_for(std::chrono::seconds(4));
-  w->start(1);
-  run.join();
-  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(has_switch(rep, "'a1' lost")) << rt::to_table(rep);
   EXPECT_TRUE(has_switch(rep, "'a1' answers again")) << rt::to_table(rep);
   EXPECT_EQ(rep.switches.back().plan.find("a1") != std::string::npos, true) << rt::to_table(rep);
@@ -209,17 +218,10 @@ TEST(AdaptiveRun, NoDevicesLeftFailsEveryFrameWithAReason) {
   o.run.frames = 40;
   o.run.rate = 10;
   o.run.hello_timeout_s = 1;
-  rt::AdaptiveReport rep;
-  Status st;
-  std::thread run([&] {
-    auto r = rt::run_adaptive(yolo().g, w->spec, o);
-    if (r.ok()) rep = std::move(r).value();
-    else st = r.status();
+  rt::AdaptiveReport rep = run_while(*w, o, [&] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    w->kill9(0);
   });
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  w->kill9(0);
-  run.join();
-  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(rep.run.result.completed + rep.run.result.failed, 40);
   EXPECT_GT(rep.run.result.failed, 0);
   ASSERT_FALSE(rep.run.failures.empty());

@@ -439,23 +439,9 @@ class Controller {
   }
 
   void finish() {
-    sim::Result& r = rep_.run.result;
-    r.frames = int(ctl_.frames.size());
-    int64_t last = ctl_.t0_ns;
-    for (const FrameRecord& f : ctl_.frames) {
-      if (f.done) {
-        ++r.completed;
-        r.latencies_ms.push_back(double(f.done_ns - f.issued_ns) * 1e-6);
-        last = std::max(last, f.done_ns);
-        rep_.done_s.push_back(double(f.done_ns - ctl_.t0_ns) * 1e-9);
-      } else {
-        ++r.failed;
-        rep_.done_s.push_back(-1);
-      }
-    }
-    r.makespan_s = double(last - ctl_.t0_ns) * 1e-9;
-    r.throughput_fps = r.makespan_s > 0 ? r.completed / r.makespan_s : 0;
-    sim::fill_latency_stats(r);
+    summarize_frames(ctl_.frames, ctl_.t0_ns, rep_.run.result);
+    for (const FrameRecord& f : ctl_.frames)
+      rep_.done_s.push_back(f.done ? double(f.done_ns - ctl_.t0_ns) * 1e-9 : -1);
   }
 
   void log(const std::string& line) const {

@@ -26,11 +26,10 @@ double access_bps(const cluster::ClusterSpec& c, int d) {
 
 }  // namespace
 
-void fill_result(const Session& s, RunReport& rep) {
-  sim::Result& r = rep.result;
-  r.frames = int(s.frames.size());
-  int64_t last_done = s.t0_ns;
-  for (const FrameRecord& f : s.frames) {
+void summarize_frames(const std::vector<FrameRecord>& frames, int64_t t0_ns, sim::Result& r) {
+  r.frames = int(frames.size());
+  int64_t last_done = t0_ns;
+  for (const FrameRecord& f : frames) {
     if (f.done) {
       ++r.completed;
       r.latencies_ms.push_back(double(f.done_ns - f.issued_ns) * 1e-6);
@@ -39,9 +38,14 @@ void fill_result(const Session& s, RunReport& rep) {
       ++r.failed;
     }
   }
-  r.makespan_s = double(last_done - s.t0_ns) * 1e-9;
+  r.makespan_s = double(last_done - t0_ns) * 1e-9;
   r.throughput_fps = r.makespan_s > 0 ? r.completed / r.makespan_s : 0;
   sim::fill_latency_stats(r);
+}
+
+void fill_result(const Session& s, RunReport& rep) {
+  sim::Result& r = rep.result;
+  summarize_frames(s.frames, s.t0_ns, r);
   // Devices: every device of the cluster, as the simulator lists them.
   const cluster::ClusterSpec& c = s.cluster;
   std::vector<double> received(c.devices.size(), 0);

@@ -100,5 +100,8 @@ void close_session(Session& s);
 Status stream_frames(Session& s, RunReport& r);
 // run_report.cpp: latency, throughput, devices, bytes and the trace.
 void fill_result(const Session& s, RunReport& r);
+// Frames, completed / failed, latencies (issue -> done), makespan from t0 and
+// throughput of `frames` into r.
+void summarize_frames(const std::vector<FrameRecord>& frames, int64_t t0_ns, sim::Result& r);
 
 }  // namespace coinfer::runtime
