@@ -36,6 +36,9 @@ struct Options {
   // pico: improvements over the paper [ours]; off = Algorithms 1 + 2 only.
   bool pico_local_search = true;  // move / swap devices, shift stage boundaries
   bool pico_exact = true;         // exact DP over device classes when small
+  // distredge: a policy trained by `coinfer train distredge` (empty: LC-PSS
+  // LVs split in proportion to capacity, no training).
+  std::string policy_path;
 };
 
 using PlanFn = Result<plan::Plan> (*)(const cost::CostModel& cm, const Options& o);
@@ -64,6 +67,7 @@ Result<plan::Plan> plan_pico(const cost::CostModel& cm, const Options& o);
 // PICO exactly as published: Algorithm 1 + Algorithm 2 + balanced rows.
 Result<plan::Plan> plan_pico_paper(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_apico(const cost::CostModel& cm, const Options& o);
+Result<plan::Plan> plan_distredge(const cost::CostModel& cm, const Options& o);
 
 // The planners' predictions for a plan (common.h).
 //   estimate: the flow model, close to the simulator's steady state: period =

@@ -27,6 +27,10 @@ const std::vector<Strategy>& strategies() {
        plan_pico_paper},
       {"apico", "pico or aofl, whichever has the lower M/D/1 response time at --rate (APICO)",
        plan_apico},
+      {"distredge",
+       "LC-PSS layer-volumes split by a DDPG policy (--policy, from coinfer train distredge; "
+       "without: split by capacity) (DistrEdge)",
+       plan_distredge},
   };
   return s;
 }
