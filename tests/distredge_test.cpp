@@ -105,7 +105,6 @@ std::unique_ptr<Env> make_env(const std::string& model, const cluster::ClusterSp
 dr::TrainOptions short_training(int episodes, uint64_t seed) {
   dr::TrainOptions o;
   o.episodes = episodes;
-  o.explore_episodes = std::min(250, episodes);
   o.seed = seed;
   return o;
 }
@@ -201,7 +200,7 @@ TEST(DistredgeTrain, FixedSeedGivesTheSamePolicy) {
 TEST(DistredgeTrain, TrainedPolicyBeatsRandomAndProportionalSplits) {
   const uint64_t seed = 20261124;
   auto e = make_env("yolov2_tiny", hetero4());
-  auto pol = dr::train(*e->cm, short_training(300, seed), {});
+  auto pol = dr::train(*e->cm, short_training(250, seed), {});
   ASSERT_TRUE(pol.ok()) << pol.error();
   planners::Context cx(*e->cm);
   std::vector<int> devs;

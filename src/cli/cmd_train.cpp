@@ -1,5 +1,5 @@
 // coinfer train distredge --model M --cluster C.json [--profile P.json]
-//   [--episodes N] [--explore-episodes K] [--seed S] -o policy.bin [--curve curve.csv]
+//   [--episodes N] [--explore-episodes E] [--seed S] -o policy.bin [--curve curve.csv]
 // Trains DistrEdge's OSDS (DDPG) on the LC-PSS layer-volumes of M on C;
 // progress on stderr; the policy (planners/distredge_policy.cpp) is what
 // `coinfer plan --strategy distredge --policy policy.bin` reads.
@@ -18,7 +18,7 @@ namespace {
 
 struct TrainArgs {
   std::string model, cluster, profile, output, curve;
-  int episodes = 1000, explore = 250;
+  int episodes = 4000, explore = 0;
   uint64_t seed = 1;
 };
 
@@ -87,11 +87,12 @@ void register_train(CLI::App& app) {
   cmd->add_option("--cluster", a->cluster, "cluster spec JSON")->required();
   cmd->add_option("--profile", a->profile,
                   "reference device profile (coinfer profile device); default: analytic");
-  cmd->add_option("--episodes", a->episodes, "training episodes (default 1000; the paper: 4000)")
+  cmd->add_option("--episodes", a->episodes, "training episodes (default 4000, as the paper)")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--explore-episodes", a->explore,
-                  "exploration horizon E: noise with probability 1 - (episode/E)^2 (default 250)")
-      ->check(CLI::Range(1, 10000000));
+                  "exploration horizon E: noise with probability 1 - (episode/E)^2 "
+                  "(default: the episode count; the paper: 250)")
+      ->check(CLI::Range(0, 10000000));
   cmd->add_option("--seed", a->seed, "seed (the same seed gives the same policy)");
   cmd->add_option("-o,--output", a->output, "write the policy here (policy.bin)")->required();
   cmd->add_option("--curve", a->curve, "write the learning curve CSV here");

@@ -1,6 +1,6 @@
 // OSDS training (DDPG over the distredge::Env) and the plan of a trained
 // policy. Exploration [paper]: at every step, with probability
-// eps = 1 - (episode / explore_episodes)^2, Gaussian noise of variance sigma^2
+// eps = 1 - (episode / E)^2, Gaussian noise of variance sigma^2
 // is added to the actor's action (then clipped to [-1, 1]).
 #include <cmath>
 
@@ -75,7 +75,6 @@ Result<Policy> train(const cost::CostModel& cm, const TrainOptions& o,
   for (int d : su.devices) pol.devices.push_back(cx.device_name(d));
   pol.bounds = env.bounds();
   pol.latency_ref = env.latency_ref();
-  pol.episodes = o.episodes;
   pol.seed = o.seed;
   pol.best_latency_s = kInf;
   const bool learn = env.action_dim() > 0 && env.lvs() > 0;
@@ -85,7 +84,7 @@ Result<Policy> train(const cost::CostModel& cm, const TrainOptions& o,
   rl::Ddpg agent(cfg, o.seed);
   std::mt19937_64 noise_rng(o.seed ^ 0x9e3779b97f4a7c15ull);
   const double sigma = std::sqrt(o.noise_var >= 0 ? o.noise_var : noise_var(env.action_dim() + 1));
-  const double horizon = std::max(1, o.explore_episodes);
+  const double horizon = o.explore_episodes > 0 ? o.explore_episodes : std::max(1, o.episodes / 2);
   for (int ep = 0; ep < o.episodes; ++ep) {
     const double eps = 1 - std::pow(ep / horizon, 2);
     env.reset();
@@ -106,6 +105,7 @@ Result<Policy> train(const cost::CostModel& cm, const TrainOptions& o,
       pol.best_latency_s = env.latency();
       pol.best_cuts = env.cuts();
     }
+    pol.episodes = ep + 1;
     if (on_episode) on_episode({ep, reward, env.latency(), pol.best_latency_s});
     if (!learn) break;  // one plan only: nothing to learn
   }
