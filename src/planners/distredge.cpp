@@ -37,8 +37,6 @@ std::pair<int, int> window(const Context& cx, int k) {
   return {1, 1};
 }
 
-}  // namespace
-
 // LC-PSS [paper]: every LV [a, b) is scored over the same `samples` random
 // split decisions (|parts| - 1 uniform cut fractions of the LV's output
 // height). T = bytes every part receives (its halo-expanded input band),
@@ -47,8 +45,6 @@ std::pair<int, int> window(const Context& cx, int k) {
 // exact, intra-block ones ignored). [ours] Normalisation: T by the T of the
 // layer-by-layer partition, O by the O of the one-LV partition, so both lie
 // in (0, 1]. The score of a partition is the sum over its LVs.
-namespace {
-
 class LcpssScore {
  public:
   LcpssScore(Context& cx, int parts, const LcpssOptions& o)
