@@ -24,6 +24,8 @@ struct TrainArgs {
 
 void train_distredge(const TrainArgs& a) {
   auto w = load_workload(a.model, a.cluster, a.profile);
+  if (!std::ofstream(a.output, std::ios::app))  // fail before training, not after
+    check(errorf("train: cannot write policy file '{}'", a.output));
   std::ofstream curve;
   if (!a.curve.empty()) {
     curve.open(a.curve);
@@ -91,7 +93,7 @@ void register_train(CLI::App& app) {
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--explore-episodes", a->explore,
                   "exploration horizon E: noise with probability 1 - (episode/E)^2 "
-                  "(default: the episode count; the paper: 250)")
+                  "(default: half the episodes; the paper: 250)")
       ->check(CLI::Range(0, 10000000));
   cmd->add_option("--seed", a->seed, "seed (the same seed gives the same policy)");
   cmd->add_option("-o,--output", a->output, "write the policy here (policy.bin)")->required();
