@@ -2,10 +2,10 @@
 // trained policy against random and proportional splits, the policy file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -62,7 +62,7 @@ rl::Mlp test_net(const std::vector<int>& sizes, rl::Act hidden, rl::Act out, std
   return net;
 }
 
-struct Env {
+struct TestModel {
   std::unique_ptr<graph::Graph> g;
   std::vector<graph::Block> blocks;
   std::optional<cost::CostModel> cm;
@@ -89,8 +89,8 @@ cluster::ClusterSpec hetero4() {
   return c;
 }
 
-std::unique_ptr<Env> make_env(const std::string& model, const cluster::ClusterSpec& c) {
-  auto e = std::make_unique<Env>();
+std::unique_ptr<TestModel> make_env(const std::string& model, const cluster::ClusterSpec& c) {
+  auto e = std::make_unique<TestModel>();
   auto g = zoo::build(model, 1);
   EXPECT_TRUE(g.ok()) << g.error();
   e->g = std::make_unique<graph::Graph>(std::move(g).value());
