@@ -1,5 +1,7 @@
 // DistrEdge: the MLP / DDPG gradients, LC-PSS, training determinism, the
 // trained policy against random and proportional splits, the policy file.
+#include "planners/distredge.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <memory>
 #include <optional>
 
-#include "planners/distredge.h"
 #include "zoo/zoo.h"
 
 using namespace coinfer;
@@ -32,7 +33,8 @@ double grad_error(rl::Mlp& net, const std::function<double()>& loss,
     double down = loss();
     p = keep;
     double numeric = (up - down) / (2 * h);
-    double err = std::fabs(numeric - analytic) / std::max(1e-7, std::fabs(numeric) + std::fabs(analytic));
+    double err =
+        std::fabs(numeric - analytic) / std::max(1e-7, std::fabs(numeric) + std::fabs(analytic));
     worst = std::max(worst, err);
   };
   int k = 0;

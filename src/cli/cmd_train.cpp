@@ -54,10 +54,10 @@ void train_distredge(const TrainArgs& a) {
     if (pct == shown && e.episode + 1 != a.episodes) return;
     shown = pct;
     const int bar = 30, full = bar * pct / 100;
-    std::fprintf(stderr, "\rtrain distredge [%s%s] %3d%% episode %d/%d  best %.4f s  reward (avg %d) %.4f",
-                 std::string(size_t(full), '#').c_str(), std::string(size_t(bar - full), '.').c_str(),
-                 pct, e.episode + 1, a.episodes, e.best_s, int(recent.size()),
-                 sum / double(recent.size()));
+    std::fprintf(
+        stderr, "\rtrain distredge [%s%s] %3d%% episode %d/%d  best %.4f s  reward (avg %d) %.4f",
+        std::string(size_t(full), '#').c_str(), std::string(size_t(bar - full), '.').c_str(), pct,
+        e.episode + 1, a.episodes, e.best_s, int(recent.size()), sum / double(recent.size()));
     std::fflush(stderr);
   };
   planners::distredge::Policy p = unwrap(planners::distredge::train(*w->cost, o, on_episode));

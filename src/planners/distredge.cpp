@@ -70,7 +70,8 @@ class LcpssScore {
   // Score of the LV [a, b).
   double operator()(int a, int b) {
     size_t i = lv(a, b);
-    return alpha_ * T_[i] / std::max(t_ref_, 1e-30) + (1 - alpha_) * O_[i] / std::max(o_ref_, 1e-30);
+    return alpha_ * T_[i] / std::max(t_ref_, 1e-30) +
+           (1 - alpha_) * O_[i] / std::max(o_ref_, 1e-30);
   }
 
  private:
@@ -108,8 +109,7 @@ class LcpssScore {
 
 }  // namespace
 
-double lcpss_score(Context& cx, int parts, const std::vector<int>& bounds,
-                   const LcpssOptions& o) {
+double lcpss_score(Context& cx, int parts, const std::vector<int>& bounds, const LcpssOptions& o) {
   LcpssScore score(cx, parts, o);
   double s = 0;
   for (size_t i = 0; i + 1 < bounds.size(); ++i) s += score(bounds[i], bounds[i + 1]);
@@ -182,7 +182,8 @@ void Env::reset() {
 Eigen::VectorXd Env::state() const {
   Eigen::VectorXd s = Eigen::VectorXd::Zero(state_dim());
   if (done()) return s;
-  for (size_t i = 0; i < devs_.size(); ++i) s(Eigen::Index(i)) = fin_[size_t(devs_[i])] / latency_ref_;
+  for (size_t i = 0; i < devs_.size(); ++i)
+    s(Eigen::Index(i)) = fin_[size_t(devs_[i])] / latency_ref_;
   for (int j = 0; j < 4; ++j) s(Eigen::Index(devs_.size()) + j) = features_[size_t(4 * step_ + j)];
   return s;
 }
@@ -222,8 +223,8 @@ double Env::step_cuts(const std::vector<int>& cuts) {
       for (const Part& q : stages_.back().parts) {
         int n = meet(ir, q.rows).size();
         if (q.device != p.device && n > 0)
-          ready = std::max(ready,
-                           fin_[size_t(q.device)] + cx_.pair_link(q.device, p.device).at(n * row_bytes));
+          ready = std::max(
+              ready, fin_[size_t(q.device)] + cx_.pair_link(q.device, p.device).at(n * row_bytes));
       }
     }
     fin[size_t(p.device)] = ready + cx_.compute_seconds(p.device, a, b, p.rows);

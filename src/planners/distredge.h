@@ -82,7 +82,7 @@ class Env {
   double latency_ref_ = 1;
   std::vector<double> features_;  // 4 per LV
   int step_ = 0;
-  std::vector<double> fin_;       // per provider, seconds
+  std::vector<double> fin_;  // per provider, seconds
   std::vector<Draft> stages_;
   std::vector<std::vector<int>> cuts_;
   double latency_ = 0;
@@ -103,9 +103,9 @@ struct TrainOptions {
   // eps = 1 - (episode / E)^2 with E = this, or the episode count if <= 0
   // [paper: 250 of 4000; ours: the whole training, see docs/PLANNERS.md].
   int explore_episodes = 0;
-  double noise_var = -1;       // Gaussian sigma^2; < 0: 0.1 for <= 4 providers, 1 for >= 16
+  double noise_var = -1;  // Gaussian sigma^2; < 0: 0.1 for <= 4 providers, 1 for >= 16
   uint64_t seed = 1;
-  rl::DdpgConfig ddpg;         // dims filled by train()
+  rl::DdpgConfig ddpg;  // dims filled by train()
 };
 
 struct EpisodeLog {
@@ -120,7 +120,7 @@ struct Policy {
   std::vector<std::string> devices;  // providers, split order
   std::vector<int> bounds;           // LVs
   double latency_ref = 1;
-  rl::Mlp actor;                     // empty when there is one provider
+  rl::Mlp actor;                            // empty when there is one provider
   std::vector<std::vector<int>> best_cuts;  // best plan seen in training
   double best_latency_s = 0;
   int episodes = 0;

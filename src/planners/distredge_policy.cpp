@@ -34,8 +34,12 @@ uint64_t magic_u64() {
   return v;
 }
 
-void f64(net::ByteWriter& w, double v) { w.u64(std::bit_cast<uint64_t>(v)); }
-double f64(net::ByteReader& r, const char* field) { return std::bit_cast<double>(r.u64(field)); }
+void f64(net::ByteWriter& w, double v) {
+  w.u64(std::bit_cast<uint64_t>(v));
+}
+double f64(net::ByteReader& r, const char* field) {
+  return std::bit_cast<double>(r.u64(field));
+}
 
 // A count field, checked against a limit and against the bytes left
 // (`min_bytes` per element).
@@ -115,8 +119,9 @@ Result<Policy> decode_policy(std::span<const uint8_t> bytes, const std::string& 
       return errorf("{}: layer {}: activation {} is unknown", what, l, act);
     if (rows == 0 || cols == 0 || rows > kMaxCount || cols > kMaxCount ||
         (uint64_t(rows) * cols + rows) * 8 > r.remaining())
-      return errorf("{}: layer {}: {} x {} weights: dims must be in [1, {}] and fit the {} bytes left",
-                    what, l, rows, cols, kMaxCount, r.remaining());
+      return errorf(
+          "{}: layer {}: {} x {} weights: dims must be in [1, {}] and fit the {} bytes left", what,
+          l, rows, cols, kMaxCount, r.remaining());
     if (!layers.empty() && int(cols) != layers.back().w.rows())
       return errorf("{}: layer {} takes {} inputs but the layer before gives {}", what, l, cols,
                     layers.back().w.rows());

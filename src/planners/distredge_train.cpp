@@ -24,8 +24,9 @@ struct Bound {
 // The policy's environment on `cm`, after checking that it was trained there.
 Result<Bound> bind(const cost::CostModel& cm, const Policy& p) {
   if (p.model != cm.graph().name || p.n_blocks != int(cm.blocks().size()))
-    return errorf("distredge: the policy was trained for model '{}' ({} blocks), not '{}' ({} blocks)",
-                  p.model, p.n_blocks, cm.graph().name, cm.blocks().size());
+    return errorf(
+        "distredge: the policy was trained for model '{}' ({} blocks), not '{}' ({} blocks)",
+        p.model, p.n_blocks, cm.graph().name, cm.blocks().size());
   if (p.cluster != cm.cluster().name)
     return errorf("distredge: the policy was trained for cluster '{}', not '{}'", p.cluster,
                   cm.cluster().name);
@@ -40,14 +41,16 @@ Result<Bound> bind(const cost::CostModel& cm, const Policy& p) {
     devs.push_back(d);
   }
   if (p.bounds.empty() || p.bounds.back() != b.cx->partitionable_prefix())
-    return errorf("distredge: the policy's layer-volumes end at block {}, the model's "
-                  "partitionable blocks at {}",
-                  p.bounds.empty() ? 0 : p.bounds.back(), b.cx->partitionable_prefix());
+    return errorf(
+        "distredge: the policy's layer-volumes end at block {}, the model's "
+        "partitionable blocks at {}",
+        p.bounds.empty() ? 0 : p.bounds.back(), b.cx->partitionable_prefix());
   b.env = std::make_unique<Env>(*b.cx, devs, p.bounds);
-  if (!p.actor.layers().empty() && (p.actor.in_dim() != b.env->state_dim() ||
-                                    p.actor.out_dim() != b.env->action_dim()))
-    return errorf("distredge: the policy's actor maps {} -> {} values, the environment needs {} -> {}",
-                  p.actor.in_dim(), p.actor.out_dim(), b.env->state_dim(), b.env->action_dim());
+  if (!p.actor.layers().empty() &&
+      (p.actor.in_dim() != b.env->state_dim() || p.actor.out_dim() != b.env->action_dim()))
+    return errorf(
+        "distredge: the policy's actor maps {} -> {} values, the environment needs {} -> {}",
+        p.actor.in_dim(), p.actor.out_dim(), b.env->state_dim(), b.env->action_dim());
   return b;
 }
 
@@ -56,7 +59,8 @@ double run_actor(Env& env, const Policy& p) {
   rl::Mlp actor = p.actor;
   env.reset();
   while (!env.done())
-    env.step(p.actor.layers().empty() ? Eigen::VectorXd() : Eigen::VectorXd(actor.forward(env.state())));
+    env.step(p.actor.layers().empty() ? Eigen::VectorXd()
+                                      : Eigen::VectorXd(actor.forward(env.state())));
   return env.latency();
 }
 
@@ -110,8 +114,8 @@ Result<Policy> train(const cost::CostModel& cm, const TrainOptions& o,
     if (!learn) break;  // one plan only: nothing to learn
   }
   if (!std::isfinite(pol.best_latency_s))
-    return errorf("distredge: model '{}' does not fit in device memory on cluster '{}'",
-                  pol.model, pol.cluster);
+    return errorf("distredge: model '{}' does not fit in device memory on cluster '{}'", pol.model,
+                  pol.cluster);
   if (learn) pol.actor = agent.actor();
   return pol;
 }
@@ -134,9 +138,10 @@ Result<plan::Plan> policy_plan(const cost::CostModel& cm, const Policy& p) {
     bool ok = c.size() == env.devices().size() + 1 && c.front() == 0 && c.back() == h &&
               std::is_sorted(c.begin(), c.end());
     if (!ok)
-      return errorf("distredge: the policy's best plan has bad cut rows for layer-volume {}: "
-                    "need {} non-decreasing rows from 0 to {}",
-                    env.cuts().size(), env.devices().size() + 1, h);
+      return errorf(
+          "distredge: the policy's best plan has bad cut rows for layer-volume {}: "
+          "need {} non-decreasing rows from 0 to {}",
+          env.cuts().size(), env.devices().size() + 1, h);
     env.step_cuts(c);
   }
   const std::vector<Draft> best = env.stages();

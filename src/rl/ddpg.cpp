@@ -43,8 +43,8 @@ double actor_loss(Mlp& actor, Mlp& critic, const Eigen::MatrixXd& s) {
 
 Ddpg::Ddpg(const DdpgConfig& cfg, uint64_t seed) : cfg_(cfg), rng_(seed) {
   actor_ = Mlp(sizes(cfg.state_dim, cfg.actor_hidden, cfg.action_dim), Act::Relu, Act::Tanh, rng_);
-  critic_ = Mlp(sizes(cfg.state_dim + cfg.action_dim, cfg.critic_hidden, 1), Act::Relu,
-                Act::Linear, rng_);
+  critic_ = Mlp(sizes(cfg.state_dim + cfg.action_dim, cfg.critic_hidden, 1), Act::Relu, Act::Linear,
+                rng_);
   actor_target_ = actor_;
   critic_target_ = critic_;
   actor_opt_ = Adam(actor_, cfg.actor_lr);
@@ -56,7 +56,9 @@ Ddpg::Ddpg(const DdpgConfig& cfg, uint64_t seed) : cfg_(cfg), rng_(seed) {
   done_.resize(cfg.buffer);
 }
 
-Eigen::VectorXd Ddpg::act(const Eigen::VectorXd& s) { return actor_.forward(s); }
+Eigen::VectorXd Ddpg::act(const Eigen::VectorXd& s) {
+  return actor_.forward(s);
+}
 
 void Ddpg::remember(const Eigen::VectorXd& s, const Eigen::VectorXd& a, double r,
                     const Eigen::VectorXd& s2, bool done) {

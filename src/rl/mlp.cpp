@@ -5,7 +5,9 @@
 
 namespace coinfer::rl {
 
-double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
+double uniform01(std::mt19937_64& rng) {
+  return double(rng() >> 11) * 0x1.0p-53;
+}
 
 double gaussian(std::mt19937_64& rng) {
   double u1 = 1 - uniform01(rng), u2 = uniform01(rng);  // u1 in (0, 1]
@@ -14,26 +16,39 @@ double gaussian(std::mt19937_64& rng) {
 
 namespace {
 
-double uniform(std::mt19937_64& rng, double r) { return (uniform01(rng) * 2 - 1) * r; }
+double uniform(std::mt19937_64& rng, double r) {
+  return (uniform01(rng) * 2 - 1) * r;
+}
 
 void apply(Act a, Eigen::MatrixXd& z) {
   switch (a) {
-    case Act::Relu: z = z.cwiseMax(0.0); break;
-    case Act::Tanh: z = z.array().tanh().matrix(); break;
-    case Act::Sigmoid: z = (1.0 / (1.0 + (-z.array()).exp())).matrix(); break;
+    case Act::Relu:
+      z = z.cwiseMax(0.0);
+      break;
+    case Act::Tanh:
+      z = z.array().tanh().matrix();
+      break;
+    case Act::Sigmoid:
+      z = (1.0 / (1.0 + (-z.array()).exp())).matrix();
+      break;
     case Act::Linear:
-    case Act::Count: break;
+    case Act::Count:
+      break;
   }
 }
 
 // dL/dz from dL/dy and y = act(z).
 Eigen::MatrixXd through(Act a, const Eigen::MatrixXd& y, const Eigen::MatrixXd& dy) {
   switch (a) {
-    case Act::Relu: return (y.array() > 0).select(dy, 0.0);
-    case Act::Tanh: return (dy.array() * (1 - y.array().square())).matrix();
-    case Act::Sigmoid: return (dy.array() * y.array() * (1 - y.array())).matrix();
+    case Act::Relu:
+      return (y.array() > 0).select(dy, 0.0);
+    case Act::Tanh:
+      return (dy.array() * (1 - y.array().square())).matrix();
+    case Act::Sigmoid:
+      return (dy.array() * y.array() * (1 - y.array())).matrix();
     case Act::Linear:
-    case Act::Count: break;
+    case Act::Count:
+      break;
   }
   return dy;
 }
@@ -56,7 +71,9 @@ Mlp::Mlp(const std::vector<int>& sizes, Act hidden, Act out, std::mt19937_64& rn
   init_grads();
 }
 
-Mlp::Mlp(std::vector<Dense> layers) : layers_(std::move(layers)) { init_grads(); }
+Mlp::Mlp(std::vector<Dense> layers) : layers_(std::move(layers)) {
+  init_grads();
+}
 
 void Mlp::init_grads() {
   gw_.clear();
