@@ -1,5 +1,5 @@
 // coinfer plan --model M --cluster C.json --strategy S [--profile P.json]
-//   [--latency-bound S] [--rate R] [--deadline S] [-o plan.json] [--svg F] [--json]:
+//   [--latency-bound S] [--rate R] [--deadline S] [--policy P.bin] [-o plan.json] [--svg F] [--json]:
 // runs a planner, then predicts the plan with the simulator (closed loop:
 // throughput; one frame alone: latency and energy per frame) and explains it.
 #include <chrono>
@@ -20,7 +20,7 @@ namespace coinfer::cli {
 namespace {
 
 struct PlanArgs {
-  std::string model, cluster, strategy = "pico", profile, output, svg, grid;
+  std::string model, cluster, strategy = "pico", profile, output, svg, grid, policy;
   double latency_bound = 0, rate = 0, deadline = 0;
   int fused_blocks = 0, frames = 60;
   uint64_t seed = 1;
@@ -41,6 +41,7 @@ planners::Options options(const PlanArgs& a) {
   o.rate = a.rate;
   o.seed = a.seed;
   o.fused_blocks = a.fused_blocks;
+  o.policy_path = a.policy;
   if (!a.grid.empty()) {
     int n = 0, m = 0;
     char x = 0, extra = 0;
@@ -207,6 +208,8 @@ void register_plan(CLI::App& app) {
   cmd->add_option("--grid", a->grid, "ftp: tile grid NxM (rows x columns)");
   cmd->add_option("--fused-blocks", a->fused_blocks, "ftp/efl: fused prefix length in blocks")
       ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--policy", a->policy,
+                  "distredge: trained policy (coinfer train distredge); default: capacity split");
   cmd->add_option("--seed", a->seed, "seed for randomised planners");
   cmd->add_option("--frames", a->frames, "frames to simulate (closed loop)")
       ->check(CLI::Range(1, 1000000));

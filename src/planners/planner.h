@@ -36,6 +36,9 @@ struct Options {
   // pico: improvements over the paper [ours]; off = Algorithms 1 + 2 only.
   bool pico_local_search = true;  // move / swap devices, shift stage boundaries
   bool pico_exact = true;         // exact DP over device classes when small
+  // distredge: a policy trained by `coinfer train distredge` (empty: LC-PSS
+  // LVs split in proportion to capacity, no training).
+  std::string policy_path;
 };
 
 using PlanFn = Result<plan::Plan> (*)(const cost::CostModel& cm, const Options& o);
@@ -72,6 +75,7 @@ Result<plan::Plan> plan_apico(const cost::CostModel& cm, const Options& o);
 // CoEdge: min energy per frame with one-frame latency <= Options::deadline_s
 // (an LP solved with COIN-OR Clp); an unreachable deadline is an error.
 Result<plan::Plan> plan_coedge(const cost::CostModel& cm, const Options& o);
+Result<plan::Plan> plan_distredge(const cost::CostModel& cm, const Options& o);
 
 // The planners' predictions for a plan (common.h).
 //   estimate: the flow model, close to the simulator's steady state: period =

@@ -37,6 +37,10 @@ const std::vector<Strategy>& strategies() {
       {"coedge",
        "every block split to minimise energy per frame under --deadline, LP with Clp (CoEdge)",
        plan_coedge},
+      {"distredge",
+       "LC-PSS layer-volumes split by a DDPG policy (--policy, from coinfer train distredge; "
+       "without: split by capacity) (DistrEdge)",
+       plan_distredge},
   };
   return s;
 }
