@@ -363,18 +363,18 @@ class Controller {
 
   // Link rates [ours]: a band that a waiting worker read (ArrivalRecord::
   // waited) took (its arrival - the sender's task end, or the coordinator's
-  // send for stage 0), both on the coordinator's clock. Its bits / that time
-  // is a lower bound on the rate into the receiving device (queues and fixed
-  // costs only make it longer), so the largest over a window of at least 3
-  // bands of >= 32 KB estimates the device's access link. Against the first
-  // window of the plan: three windows in a row below (1 - drift) x it set
-  // the device's link to the estimate and re-plan.
+  // send for stage 0), both on the coordinator's clock; its bits / that time
+  // is a sample of the rate into the receiving device (too high when the
+  // band left before its task's last send, too low when it queued). The
+  // median of a window of at least 5 bands of >= 32 KB estimates the link.
+  // Three windows in a row below (1 - drift) x both the plan's first window
+  // and the link the cost model assumes set the device's link to the 90th
+  // percentile of the last window and re-plan.
   void link_samples(const std::string& dev) {
     const WorkerStats& rs = latest_[dev];
     const Peer& rp = session_->peers[size_t(session_->peer_of.at(dev))];
     Link& lk = links_[dev];
-    double best = 0;
-    int n = 0;
+    std::vector<double> rates;
     for (size_t k = lk.seen; k < rs.arrivals.size(); ++k) {
       const ArrivalRecord& a = rs.arrivals[k];
       if (!a.waited || a.bytes < 32 * 1024) continue;
@@ -398,18 +398,24 @@ class Controller {
       }
       const int64_t arrived = a.at_ns - rp.clock_offset_ns;
       if (sent <= 0 || arrived <= sent) continue;
-      best = std::max(best, double(a.bytes) * 8 / (double(arrived - sent) * 1e-9));
-      ++n;
+      rates.push_back(double(a.bytes) * 8 / (double(arrived - sent) * 1e-9));
     }
     lk.seen = rs.arrivals.size();
-    if (n < 3) return;
+    if (rates.size() < 5) return;
+    std::nth_element(rates.begin(), rates.begin() + long(rates.size() / 2), rates.end());
+    const double best = rates[rates.size() / 2];
     if (lk.baseline <= 0) {
       lk.baseline = best;
       return;
     }
-    lk.off = best < lk.baseline * (1 - o_.drift) ? lk.off + 1 : 0;
+    const cluster::Device& dv = session_->cluster.devices[size_t(session_->cluster.find(dev))];
+    const double model = dv.link_bps > 0 ? dv.link_bps : session_->cluster.default_bandwidth_bps;
+    const double limit = (1 - o_.drift) * std::min(lk.baseline, model);
+    lk.off = best < limit ? lk.off + 1 : 0;
     if (lk.off >= 3 && drift_reason_.empty()) {
-      link_[size_t(c_.find(dev))] = best;
+      // The new link: the 90th percentile (queueing only lowers samples).
+      std::sort(rates.begin(), rates.end());
+      link_[size_t(c_.find(dev))] = rates[rates.size() * 9 / 10];
       drift_reason_ = fmt::format("link into '{}' measured {:.0f} Mbit/s ({:.0f} when this plan began)",
                                   dev, best / 1e6, lk.baseline / 1e6);
     }
