@@ -1,6 +1,6 @@
 // coinfer run --model M --cluster C.json --plan P.json
 //             (--input X.npy --output Y.npy | --frames N [--rate R] [--in-flight K])
-//             [--json] [--trace T.json] [--timeout S]
+//             [--json] [--trace T.json] [--timeout S] (--key C.key | --insecure)
 // Deploys the plan on the cluster's running workers and streams frames
 // through it (docs/RUNTIME.md). --json prints the `simulate` keys.
 #include <cstdio>
@@ -18,7 +18,8 @@ namespace coinfer::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, cluster, plan, input, output, trace, advertise;
+  std::string model, cluster, plan, input, output, trace, advertise, key;
+  bool insecure = false;
   int frames = 0, in_flight = 0;
   double rate = 0, timeout = 30, hello_timeout = 5, deploy_timeout = 600;
   uint64_t seed = 1;
@@ -56,6 +57,11 @@ void run_cmd(const RunArgs& a) {
   }
   runtime::RunOptions o;
   o.model_spec = a.model;
+  if (a.insecure == !a.key.empty())
+    check(errorf("run: give --key FILE (this coordinator's secret key, coinfer keygen) or "
+                 "--insecure to run without authentication"));
+  o.insecure = a.insecure;
+  if (!a.insecure) o.key = unwrap(net::read_secret_key(a.key));
   if (one) {
     Tensor x = unwrap(read_npy(a.input));
     const Shape& want = g.input_shape();
@@ -83,6 +89,7 @@ void run_cmd(const RunArgs& a) {
     j["mode"] = "measured";
     j["deploy_s"] = rep.deploy_s;
     j["failures"] = rep.failures;
+    j["security"] = rep.insecure ? "insecure: no authentication, no encryption" : "curve";
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& w : rep.workers)
       workers.push_back({{"device", w.device},
@@ -131,6 +138,9 @@ void register_run(CLI::App& app) {
                   "host the workers reach this machine at (default: routed source address)");
   cmd->add_option("--trace", a->trace, "write a Chrome trace (Perfetto) of the run");
   cmd->add_flag("--json", a->json, "print one JSON object");
+  cmd->add_option("--key", a->key,
+                  "this coordinator's secret key file (workers must have its .pub authorised)");
+  cmd->add_flag("--insecure", a->insecure, "no authentication, no encryption (workers too)");
   cmd->add_flag("--verbose", a->verbose, "progress lines on stderr");
   cmd->callback([a] { run_cmd(*a); });
 }

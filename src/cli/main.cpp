@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   register_cluster(app);
   register_simulate(app);
   register_plan(app);
+  register_keygen(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

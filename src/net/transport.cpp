@@ -1,8 +1,10 @@
 #include "net/transport.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 
 namespace coinfer::net {
 
@@ -34,6 +36,25 @@ const char* type_name(zmq::socket_type t) {
     case zmq::socket_type::pull: return "PULL";
     default: return "socket";
   }
+}
+
+std::string describe_handshake_event(uint16_t event, uint32_t value, bool server) {
+  switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      return fmt::format("the peer refused this node's key (ZAP status {}): it is not authorised "
+                         "there", value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        return "security mechanism mismatch: one side runs --insecure, the other CURVE";
+      if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+        return server ? "CURVE handshake failed: the client does not have this node's public key"
+                      : "CURVE handshake failed: the server's public key is not the one given";
+      return fmt::format("handshake protocol error 0x{:08x}", value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      return fmt::format("connection closed during the handshake ({}): a wrong server public key "
+                         "or a peer that runs --insecure?", std::strerror(int(value)));
+  }
+  return fmt::format("handshake event 0x{:04x}", event);
 }
 
 }  // namespace
@@ -108,6 +129,7 @@ Result<Socket> Socket::open(zmq::socket_type type, Mode mode, std::string_view e
     if (opts.immediate) s.sock_.set(zmq::sockopt::immediate, true);
     if (type == zmq::socket_type::router) s.sock_.set(zmq::sockopt::router_mandatory, true);
     s.send_timeout_ms_ = opts.send_timeout_ms;
+    RETURN_IF_ERROR(s.apply_security(opts));
     std::string text = ep.str();
     if (mode == Mode::Bind) {
       s.sock_.bind(text);
@@ -120,6 +142,59 @@ Result<Socket> Socket::open(zmq::socket_type type, Mode mode, std::string_view e
   } catch (const zmq::error_t& e) {
     return errorf("{} {} {}: {}", type_name(type), verb, endpoint, e.what());
   }
+}
+
+Status Socket::apply_security(const SocketOptions& opts) {
+  const bool server = opts.curve && opts.curve->authorized;
+  if (opts.curve) {
+    const Curve& c = *opts.curve;
+    RETURN_IF_ERROR(check_key("own public key", c.own.public_key));
+    RETURN_IF_ERROR(check_key("own secret key", c.own.secret_key));
+    if (server) {
+      sock_.set(zmq::sockopt::curve_server, true);
+      sock_.set(zmq::sockopt::zap_domain, c.authorized->domain());
+      authorized_ = c.authorized;
+    } else {
+      RETURN_IF_ERROR(check_key("server public key", c.server_key));
+      sock_.set(zmq::sockopt::curve_serverkey, c.server_key);
+      sock_.set(zmq::sockopt::curve_publickey, c.own.public_key);
+    }
+    sock_.set(zmq::sockopt::curve_secretkey, c.own.secret_key);
+    secure_ = true;
+  }
+  if (opts.monitor_handshakes) {
+    static std::atomic<uint64_t> next{0};
+    const std::string ep = fmt::format("inproc://coinfer-monitor-{}", next++);
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (!server) events |= ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(sock_.handle(), ep.c_str(), events) != 0)
+      return errorf("monitor {}: {}", ep, zmq_strerror(zmq_errno()));
+    monitor_.emplace(context(), zmq::socket_type::pair);
+    monitor_->set(zmq::sockopt::linger, 0);
+    monitor_->connect(ep);
+  }
+  return ok_status();
+}
+
+std::vector<std::string> Socket::handshake_failures() {
+  std::vector<std::string> out;
+  if (!monitor_) return out;
+  try {
+    for (;;) {
+      zmq::message_t ev, addr;
+      if (!monitor_->recv(ev, zmq::recv_flags::dontwait)) break;
+      if (ev.more()) (void)monitor_->recv(addr, zmq::recv_flags::dontwait);
+      if (ev.size() < 6) continue;
+      uint16_t event;
+      uint32_t value;
+      std::memcpy(&event, ev.data(), 2);  // libzmq writes these in host byte order
+      std::memcpy(&value, ev.data<uint8_t>() + 2, 4);
+      out.push_back(fmt::format("{} on {}: {}", type_name(type_), endpoint_,
+                                describe_handshake_event(event, value, authorized_ != nullptr)));
+    }
+  } catch (const zmq::error_t&) {
+  }
+  return out;
 }
 
 Status Socket::send(Message msg) {
@@ -238,26 +313,53 @@ SocketOptions control_options() {
   return o;
 }
 
-Result<Socket> bind_worker_control(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::router, Socket::Mode::Bind, endpoint, control_options());
+namespace {
+
+Result<Socket> open_with(zmq::socket_type type, Socket::Mode mode, std::string_view endpoint,
+                         SocketOptions o, std::optional<Curve> curve, bool monitor) {
+  o.curve = std::move(curve);
+  o.monitor_handshakes = monitor;
+  return Socket::open(type, mode, endpoint, o);
 }
 
-Result<Socket> bind_band_input(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options());
+}  // namespace
+
+Result<Socket> bind_worker_control(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::router, Socket::Mode::Bind, endpoint, control_options(),
+                   std::move(curve), true);
 }
 
-Result<Socket> connect_band_output(std::string_view endpoint) {
+Result<Socket> bind_band_input(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options(),
+                   std::move(curve), true);
+}
+
+Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curve> curve) {
   SocketOptions o = band_options();
   o.immediate = true;
-  return Socket::open(zmq::socket_type::push, Socket::Mode::Connect, endpoint, o);
+  return open_with(zmq::socket_type::push, Socket::Mode::Connect, endpoint, o, std::move(curve),
+                   false);
 }
 
-Result<Socket> connect_control(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::dealer, Socket::Mode::Connect, endpoint, control_options());
+Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::dealer, Socket::Mode::Connect, endpoint, control_options(),
+                   std::move(curve), true);
 }
 
-Result<Socket> bind_results(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options());
+Result<Socket> bind_results(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options(),
+                   std::move(curve), false);
+}
+
+std::optional<Curve> curve_server(const Security& security,
+                                  std::shared_ptr<AuthorizedKeys> authorized) {
+  if (security.insecure) return std::nullopt;
+  return Curve{security.own, "", std::move(authorized)};
+}
+
+std::optional<Curve> curve_client(const Security& security, const std::string& server_key) {
+  if (security.insecure) return std::nullopt;
+  return Curve{security.own, server_key, nullptr};
 }
 
 }  // namespace coinfer::net

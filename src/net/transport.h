@@ -22,17 +22,29 @@
 // the process lives, but does not flush them at exit. A process that must know
 // its last message arrived waits for an application-level reply.
 //
+// Security (docs/SECURITY.md): SocketOptions::curve makes a socket a CURVE
+// server (its AuthorizedKeys say which client keys may connect) or a CURVE
+// client (it must know the server's public key); without it the socket uses
+// ZeroMQ's NULL mechanism (--insecure). A handshake that fails (a refused key,
+// a wrong server key, one side insecure) never delivers a message: the
+// client's sends wait and its receives time out. With monitor_handshakes the
+// socket records why (handshake_failures()).
+//
 // A Socket, like a zmq socket, is used by one thread at a time.
 #pragma once
 
 #include <zmq.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
+#include "net/auth.h"
+#include "net/keys.h"
 #include "net/wire.h"
 
 namespace coinfer::net {
@@ -55,6 +67,15 @@ struct Endpoint {
 // anything else is an error naming the text and the accepted forms.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
+// CURVE settings of one socket: a server when `authorized` is set (it binds,
+// or at least accepts), else a client of the server whose public key is
+// `server_key`.
+struct Curve {
+  Keypair own;
+  std::string server_key;                      // client only
+  std::shared_ptr<AuthorizedKeys> authorized;  // server only
+};
+
 struct SocketOptions {
   int linger_ms = 200;                         // ZMQ_LINGER
   int64_t max_msg_bytes = int64_t(kMaxTensorBytes);  // ZMQ_MAXMSGSIZE, per frame
@@ -62,6 +83,10 @@ struct SocketOptions {
   int recv_hwm = 16;                           // ZMQ_RCVHWM, whole messages
   int send_timeout_ms = 10000;                 // ZMQ_SNDTIMEO: then the send is dropped
   bool immediate = false;                      // ZMQ_IMMEDIATE: queue only to connected peers
+  std::optional<Curve> curve;                  // empty: NULL mechanism (insecure)
+  // Record handshake failures (drain them with handshake_failures(), often:
+  // an undrained monitor queue of 1000 events stalls the socket's I/O).
+  bool monitor_handshakes = false;
 };
 
 struct SocketStats {
@@ -102,13 +127,24 @@ class Socket {
   const std::string& endpoint() const { return endpoint_; }
   const SocketStats& stats() const { return stats_; }
   zmq::socket_t& raw() { return sock_; }
+  bool secure() const { return secure_; }
+
+  // The handshake failures seen since the last call, one line each ("CURVE
+  // handshake failed: ..."); empty without monitor_handshakes. A server
+  // reports protocol failures only (refused keys are logged by its
+  // AuthorizedKeys, with the client's address).
+  std::vector<std::string> handshake_failures();
 
  private:
   Socket(zmq::socket_t s, zmq::socket_type type) : sock_(std::move(s)), type_(type) {}
+  Status apply_security(const SocketOptions& opts);
   Status send_frames(const std::string* peer, Message msg);
   Result<std::optional<Frames>> recv_frames(int timeout_ms);
 
   zmq::socket_t sock_;
+  std::optional<zmq::socket_t> monitor_;      // PAIR reading sock_'s handshake events
+  std::shared_ptr<AuthorizedKeys> authorized_;  // keeps the ZAP domain alive
+  bool secure_ = false;
   zmq::socket_type type_;
   std::string endpoint_;
   int send_timeout_ms_ = 0;
@@ -120,10 +156,20 @@ class Socket {
 SocketOptions band_options();
 SocketOptions control_options();
 
-Result<Socket> bind_worker_control(std::string_view endpoint);   // ROUTER, bind
-Result<Socket> bind_band_input(std::string_view endpoint);       // PULL, bind
-Result<Socket> connect_band_output(std::string_view endpoint);   // PUSH, connect, immediate
-Result<Socket> connect_control(std::string_view endpoint);       // DEALER, connect
-Result<Socket> bind_results(std::string_view endpoint);          // PULL, bind
+// `curve` as in SocketOptions (empty: insecure). The worker's sockets and
+// connect_control monitor their handshakes.
+Result<Socket> bind_worker_control(std::string_view endpoint, std::optional<Curve> curve);  // ROUTER
+Result<Socket> bind_band_input(std::string_view endpoint, std::optional<Curve> curve);      // PULL
+Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curve> curve);  // PUSH, immediate
+Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve);      // DEALER
+Result<Socket> bind_results(std::string_view endpoint, std::optional<Curve> curve);         // PULL
+
+// A CURVE server's settings: `security.own`, accepting `authorized` (null
+// when security.insecure).
+std::optional<Curve> curve_server(const Security& security,
+                                  std::shared_ptr<AuthorizedKeys> authorized);
+// A CURVE client's settings towards the server with public key `server_key`
+// (null when security.insecure).
+std::optional<Curve> curve_client(const Security& security, const std::string& server_key);
 
 }  // namespace coinfer::net

@@ -63,13 +63,20 @@ Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph:
       std::string target = p.route.stage == last_stage ? "" : routes.at(p.route.stage + 1, o.part).device;
       if (target == device || d->out_.count(target)) continue;  // a band to itself stays local
       std::string ep = target.empty() ? spec.results : "";
+      std::string key = target.empty() ? spec.results_key : "";
       if (!target.empty()) {
         auto it = spec.endpoints.find(target);
         if (it == spec.endpoints.end())
           return errorf("deploy spec: no band endpoint for device '{}'", target);
         ep = it->second;
+        auto k = spec.keys.find(target);
+        if (k != spec.keys.end()) key = k->second;
       }
-      ASSIGN_OR_RETURN(net::Socket s, net::connect_band_output(ep));
+      if (!opt.security.insecure && key.empty())
+        return errorf("deploy spec: no public key for {}: the coordinator runs --insecure?",
+                      target.empty() ? "the coordinator" : fmt::format("device '{}'", target));
+      ASSIGN_OR_RETURN(net::Socket s,
+                       net::connect_band_output(ep, net::curve_client(opt.security, key)));
       d->out_.emplace(target, std::move(s));
     }
   }

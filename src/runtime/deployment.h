@@ -38,6 +38,9 @@ struct DeploymentOptions {
   double slowdown = 1;       // duty-cycle factor K >= 1
   size_t max_pending = 64;   // incomplete frames per part
   size_t max_ready = 8;      // ready frames before the band input is paused
+  // The worker's security: its output sockets are CURVE clients of the next
+  // stage's workers and of the coordinator (keys from the DeploySpec).
+  net::Security security;
 };
 
 class Deployment {

@@ -88,6 +88,7 @@ class Streamer {
       net::SocketOptions opt = net::band_options();
       opt.immediate = true;
       opt.send_timeout_ms = 0;  // never block: a refused send is retried
+      opt.curve = net::curve_client(s_.security, p.public_key);
       auto sock = net::Socket::open(zmq::socket_type::push, net::Socket::Mode::Connect, p.band_ep, opt);
       if (!sock.ok()) return errorf("worker '{}' at {}: {}", p.device, p.address, sock.error());
       p.band.emplace(std::move(sock).value());
