@@ -176,6 +176,12 @@ Status Socket::apply_security(const SocketOptions& opts) {
   return ok_status();
 }
 
+void Socket::stop_monitor() {
+  if (!monitor_) return;
+  if (sock_.handle() != nullptr) zmq_socket_monitor(sock_.handle(), nullptr, 0);
+  monitor_.reset();
+}
+
 std::vector<std::string> Socket::handshake_failures() {
   std::vector<std::string> out;
   if (!monitor_) return out;

@@ -109,6 +109,9 @@ class Socket {
   // Creates a socket of `type`, applies `opts`, binds or connects.
   static Result<Socket> open(zmq::socket_type type, Mode mode, std::string_view endpoint,
                              const SocketOptions& opts);
+  Socket(Socket&&) = default;
+  Socket& operator=(Socket&&) = delete;
+  ~Socket() { stop_monitor(); }
 
   // Not for ROUTER (use send_to). Pass the message with std::move to send its
   // payload without a copy.
@@ -134,6 +137,11 @@ class Socket {
   // reports protocol failures only (refused keys are logged by its
   // AuthorizedKeys, with the client's address).
   std::vector<std::string> handshake_failures();
+  // Stops recording handshake failures (call it when nobody will drain them
+  // any more: libzmq's I/O thread blocks on a full monitor queue). The
+  // destructor does it first: events sent to a closed reader would block it
+  // for good.
+  void stop_monitor();
 
  private:
   Socket(zmq::socket_t s, zmq::socket_type type) : sock_(std::move(s)), type_(type) {}

@@ -155,13 +155,15 @@ Status hello(Session& s) {
     }));
   }
   RETURN_IF_ERROR(failure);
-  for (size_t i = 0; i < s.peers.size(); ++i)
+  for (size_t i = 0; i < s.peers.size(); ++i) {
     if (!answered[i])
       return errorf("{}: no answer within {:g} s{} (is it running, {}?)", who(s.peers[i]),
                     s.o.hello_timeout_s,
                     left > 1 ? fmt::format(" ({} workers did not answer)", left) : "",
                     s.security.insecure ? "also with --insecure"
                                         : "with this coordinator's public key authorised");
+    s.peers[i].ctl->stop_monitor();  // connected: nobody drains it from now on
+  }
   return ok_status();
 }
 
