@@ -129,7 +129,8 @@ class Parser {
   // Every key of `obj` must be one of `allowed`.
   Status check_keys(const json& obj, const std::string& path,
                     std::initializer_list<const char*> allowed) const {
-    for (const auto& [key, value] : obj.items()) {
+    for (const auto& item : obj.items()) {
+      const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
       if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
         continue;
       std::string hint;
