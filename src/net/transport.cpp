@@ -182,8 +182,8 @@ void Socket::stop_monitor() {
   monitor_.reset();
 }
 
-std::vector<std::string> Socket::handshake_failures() {
-  std::vector<std::string> out;
+std::vector<HandshakeFailure> Socket::handshake_failures() {
+  std::vector<HandshakeFailure> out;
   if (!monitor_) return out;
   try {
     for (;;) {
@@ -195,8 +195,9 @@ std::vector<std::string> Socket::handshake_failures() {
       uint32_t value;
       std::memcpy(&event, ev.data(), 2);  // libzmq writes these in host byte order
       std::memcpy(&value, ev.data<uint8_t>() + 2, 4);
-      out.push_back(fmt::format("{} on {}: {}", type_name(type_), endpoint_,
-                                describe_handshake_event(event, value, authorized_ != nullptr)));
+      out.push_back({fmt::format("{} on {}: {}", type_name(type_), endpoint_,
+                                 describe_handshake_event(event, value, authorized_ != nullptr)),
+                     event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL});
     }
   } catch (const zmq::error_t&) {
   }

@@ -96,6 +96,15 @@ struct SocketStats {
   uint64_t dropped = 0;   // sends that timed out or had no route
 };
 
+// Why a connection's handshake failed. `definite`: the peer refused this
+// node's key or the security settings disagree (a retry fails the same way);
+// else the connection closed mid-handshake, which one side of a mismatch may
+// see first, or a transient fault.
+struct HandshakeFailure {
+  std::string text;  // "DEALER on tcp://...: security mechanism mismatch: ..."
+  bool definite = false;
+};
+
 // A message received on a ROUTER and the routing id of its sender.
 struct Routed {
   std::string peer;
@@ -132,11 +141,10 @@ class Socket {
   zmq::socket_t& raw() { return sock_; }
   bool secure() const { return secure_; }
 
-  // The handshake failures seen since the last call, one line each ("CURVE
-  // handshake failed: ..."); empty without monitor_handshakes. A server
-  // reports protocol failures only (refused keys are logged by its
-  // AuthorizedKeys, with the client's address).
-  std::vector<std::string> handshake_failures();
+  // The handshake failures seen since the last call, oldest first; empty
+  // without monitor_handshakes. A server reports protocol failures only
+  // (refused keys are logged by its AuthorizedKeys, with the client's address).
+  std::vector<HandshakeFailure> handshake_failures();
   // Stops recording handshake failures (call it when nobody will drain them
   // any more: libzmq's I/O thread blocks on a full monitor queue). The
   // destructor does it first: events sent to a closed reader would block it

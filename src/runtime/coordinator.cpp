@@ -123,16 +123,20 @@ Status hello(Session& s) {
     RETURN_IF_ERROR(p.ctl->send(net::Hello{net::kProtocolVersion, 0, "coordinator", 0, 0}));
   }
   std::vector<bool> answered(s.peers.size(), false);
+  std::vector<std::string> closed(s.peers.size());  // the last indefinite handshake failure
   size_t left = s.peers.size();
   Status failure;
   const int64_t deadline = steady_now_ns() + int64_t(s.o.hello_timeout_s * 1e9);
   while (left > 0 && failure.ok() && steady_now_ns() < deadline) {
     for (size_t i = 0; i < s.peers.size() && failure.ok(); ++i) {
-      // A failed handshake is final: the worker does not accept this
-      // coordinator (or the security modes differ).
-      std::vector<std::string> why = s.peers[i].ctl->handshake_failures();
-      if (!answered[i] && !why.empty())
-        failure = errorf("{}: cannot connect: {}", who(s.peers[i]), why.back());
+      // A definite failure is final: the worker does not accept this
+      // coordinator, or the security modes differ.
+      for (const net::HandshakeFailure& f : s.peers[i].ctl->handshake_failures()) {
+        if (answered[i]) break;
+        if (f.definite) failure = errorf("{}: cannot connect: {}", who(s.peers[i]), f.text);
+        if (f.definite) break;
+        closed[i] = f.text;
+      }
     }
     if (!failure.ok()) break;
     RETURN_IF_ERROR(poll_control(s, 50, [&](int i, net::Message& m) {
@@ -156,6 +160,9 @@ Status hello(Session& s) {
   }
   RETURN_IF_ERROR(failure);
   for (size_t i = 0; i < s.peers.size(); ++i) {
+    if (!answered[i] && !closed[i].empty())
+      return errorf("{}: cannot connect within {:g} s: {}", who(s.peers[i]), s.o.hello_timeout_s,
+                    closed[i]);
     if (!answered[i])
       return errorf("{}: no answer within {:g} s{} (is it running, {}?)", who(s.peers[i]),
                     s.o.hello_timeout_s,

@@ -108,10 +108,10 @@ void Worker::bad(const std::string& what) {
 
 void Worker::check_handshakes() {
   for (net::Socket* sock : {&*control_, &*bands_}) {
-    for (const std::string& why : sock->handshake_failures()) {
+    for (const net::HandshakeFailure& why : sock->handshake_failures()) {
       const uint64_t n = ++handshakes_failed_;
       if (n <= kLogFirst || n % kLogEvery == 0)
-        log(fmt::format("refused a client: {} (libzmq does not report its address for this){}", why,
+        log(fmt::format("refused a client: {} (libzmq does not report its address for this){}", why.text,
                         n == kLogFirst ? " (further lines rate-limited)" : ""));
     }
   }
