@@ -17,6 +17,7 @@
 #include "net/keys.h"
 #include "net/transport.h"
 #include "runtime/coordinator.h"
+#include "runtime/deployment.h"
 #include "runtime/local_cluster.h"
 #include "runtime/routing.h"
 
@@ -292,6 +293,46 @@ TEST(SecurityRun, ClientsWithoutTheRightKeyCannotDeployOrSendBands) {
   auto rep = rt::run(yolo().g, two_worker_plan(false), lc->spec(), quick_options());
   ASSERT_TRUE(rep.ok()) << rep.error();
   expect_bit_identical(*rep);
+}
+
+TEST(SecurityRun, ABandMustComeWithItsSuppliersKey) {
+  // w1 runs stage 1 of a pipeline; its input comes from w0. The coordinator's
+  // key (which w1's band socket also accepts, for stage-0 inputs) or another
+  // device's key cannot stand in for w0's.
+  const net::Keypair kc = net::generate_keypair().value(), k0 = net::generate_keypair().value(),
+                     k1 = net::generate_keypair().value(), k2 = net::generate_keypair().value();
+  rt::DeploySpec ds;
+  ds.plan = two_worker_plan(true);
+  ds.endpoints = {{"w0", "tcp://127.0.0.1:1"}, {"w1", "tcp://127.0.0.1:3"},
+                  {"w2", "tcp://127.0.0.1:5"}};  // w2: another device of the cluster
+  ds.results = "tcp://127.0.0.1:7";
+  ds.keys = {{"w0", k0.public_key}, {"w1", k1.public_key}, {"w2", k2.public_key}};
+  ds.results_key = kc.public_key;
+  rt::DeploymentOptions o;
+  o.security.own = k1;
+  auto d = rt::Deployment::create(1, yolo().g, ds, "w1", o);
+  ASSERT_TRUE(d.ok()) << d.error();
+  auto routes = rt::make_routes(ds.plan, yolo().g, graph::find_blocks(yolo().g));
+  ASSERT_TRUE(routes.ok()) << routes.error();
+  const rt::PartRoute& r = routes->at(1, 0);
+  auto band = [&] {
+    net::Band b;
+    b.deployment_id = 1;
+    b.stage = 1;
+    b.part = 0;
+    b.tensor = Tensor(r.in_shape, r.inputs[0].rows);
+    return b;
+  };
+  for (const net::Keypair* k : {&kc, &k2}) {
+    Status st = (*d)->accept(band(), 0, k->public_key);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("sent with key '" + k->public_key +
+                                "': that part's supplier has key '" + k0.public_key + "'"),
+              std::string::npos)
+        << st.message();
+  }
+  EXPECT_TRUE((*d)->accept(band(), 0, k0.public_key).ok());
+  EXPECT_EQ((*d)->ready(), 1u);
 }
 
 TEST(SecurityRun, WrongWorkerPublicKeyFailsClearly) {

@@ -265,6 +265,10 @@ Result<std::optional<Frames>> Socket::recv_frames(int timeout_ms) {
   } catch (const zmq::error_t& e) {
     return errorf("recv on {}: {}", endpoint_, e.what());
   }
+  // The ZAP handler made the client's key its user id (net/auth.cpp).
+  const char* uid = authorized_ && !frames.empty() ? zmq_msg_gets(frames[0].handle(), "User-Id")
+                                                   : nullptr;
+  sender_key_ = uid ? uid : "";
   if (parts > kMaxFrames) {
     ++stats_.garbage;
     return errorf("recv on {}: message of {} frames: at most {}", endpoint_, parts, kMaxFrames);

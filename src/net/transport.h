@@ -140,6 +140,9 @@ class Socket {
   const SocketStats& stats() const { return stats_; }
   zmq::socket_t& raw() { return sock_; }
   bool secure() const { return secure_; }
+  // CURVE server: the public key (Z85) of the client that sent the message
+  // last received, as its AuthorizedKeys admitted it; else empty.
+  const std::string& sender_key() const { return sender_key_; }
 
   // The handshake failures seen since the last call, oldest first; empty
   // without monitor_handshakes. A server reports protocol failures only
@@ -164,6 +167,7 @@ class Socket {
   zmq::socket_type type_;
   std::string endpoint_;
   int send_timeout_ms_ = 0;
+  std::string sender_key_;
   SocketStats stats_;
 };
 

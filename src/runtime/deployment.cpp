@@ -80,6 +80,9 @@ Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph:
       d->out_.emplace(target, std::move(s));
     }
   }
+  d->keys_ = spec.keys;
+  d->coordinator_key_ = spec.results_key;
+  if (auto k = spec.keys.find(device); k != spec.keys.end()) d->own_key_ = k->second;
   d->stats_.deployment_id = id;
   return d;
 }
@@ -98,7 +101,7 @@ void Deployment::mark_done(Part& p, uint64_t frame) {
   if (p.done.size() > kDoneMemory) p.done.erase(p.done.begin());
 }
 
-Status Deployment::accept(net::Band band, int64_t now_ns) {
+Status Deployment::accept(net::Band band, int64_t now_ns, const std::string& sender_key) {
   auto fail = [&](std::string why) {
     ++stats_.bands_rejected;
     return errorf("band frame {} stage {} from part {}: {}", band.frame_id, band.stage, band.part,
@@ -115,6 +118,14 @@ Status Deployment::accept(net::Band band, int64_t now_ns) {
   for (size_t q = 0; q < r.inputs.size(); ++q)
     if (uint32_t(r.inputs[q].part) == band.part) k = int(q);
   if (k < 0) return fail("that part supplies no rows to this one");
+  if (!keys_.empty()) {  // authenticated: the key must be that supplier's
+    const std::string& want_key =
+        r.stage == 0 ? coordinator_key_
+                     : keys_[routes_.at(r.stage - 1, r.inputs[size_t(k)].part).device];
+    if (sender_key != want_key)
+      return fail(fmt::format("sent with key '{}': that part's supplier has key '{}'", sender_key,
+                              want_key));
+  }
   const Tensor& t = band.tensor;
   if (!(t.shape == r.in_shape))
     return fail(fmt::format("shape {}: expected {}", t.shape.str(), r.in_shape.str()));
@@ -191,7 +202,7 @@ Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
       const std::string& target = routes_.at(r.stage + 1, o.part).device;
       auto it = out_.find(target);
       if (it == out_.end()) {
-        st = accept(std::move(b), steady_now_ns());  // the next part is on this device
+        st = accept(std::move(b), steady_now_ns(), own_key_);  // the next part is on this device
         if (st.ok()) continue;                        // local: no bytes on the wire
       } else {
         st = it->second.send(std::move(b));

@@ -53,9 +53,12 @@ class Deployment {
 
   uint64_t id() const { return id_; }
   // Checks a band against the routes (deployment, stage, sender, exact rows,
-  // shape, duplicates) and stores it. An error says why it was refused; the
-  // caller counts and logs it.
-  Status accept(net::Band band, int64_t now_ns);
+  // shape, duplicates) and stores it. `sender_key`: the CURVE key the band
+  // came with (net::Socket::sender_key); unless the deployment is insecure it
+  // must be the key of the device that supplies that part (the coordinator's,
+  // results_key, for stage 0). An error says why it was refused; the caller
+  // counts and logs it.
+  Status accept(net::Band band, int64_t now_ns, const std::string& sender_key);
   size_t ready() const { return ready_.size(); }
   bool input_paused() const { return ready_.size() >= opt_.max_ready; }
 
@@ -103,6 +106,8 @@ class Deployment {
   std::deque<Ready> ready_;
   std::map<std::string, net::Socket> out_;  // device -> PUSH; "" = the coordinator
   Routes routes_;
+  std::map<std::string, std::string> keys_;  // device -> public key (DeploySpec; empty: insecure)
+  std::string coordinator_key_, own_key_;
   WorkerStats stats_;
 };
 

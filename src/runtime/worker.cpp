@@ -195,7 +195,7 @@ void Worker::handle_band(Result<std::optional<net::Message>> m) {
     bad(fmt::format("band for deployment {}: nothing is deployed", band->deployment_id));
     return;
   }
-  Status st = dep_->accept(std::move(*band), steady_now_ns());
+  Status st = dep_->accept(std::move(*band), steady_now_ns(), bands_->sender_key());
   if (!st.ok()) {
     ++rejected_;
     bad(st.message());
