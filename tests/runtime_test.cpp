@@ -627,7 +627,8 @@ TEST(RuntimeProcess, CoinferWorkerProcessesAndCoinferRun) {
   // Keys as a user makes them: `coinfer keygen`, the coordinator's .pub
   // authorised on each worker, each worker's public key in the cluster spec.
   auto keygen = [&](const std::string& name) {
-    std::string cmd = fmt::format("{} keygen -o {} > /dev/null", COINFER_BIN, (dir / name).string());
+    std::string cmd =
+        fmt::format("{} keygen -o {} > /dev/null", COINFER_BIN, (dir / name).string());
     EXPECT_EQ(std::system(cmd.c_str()), 0);
     auto pub = net::read_public_key((dir / (name + ".pub")).string());
     EXPECT_TRUE(pub.ok()) << pub.error();
@@ -639,11 +640,10 @@ TEST(RuntimeProcess, CoinferWorkerProcessesAndCoinferRun) {
     ASSERT_TRUE(port.ok());
     std::string ep = fmt::format("tcp://127.0.0.1:{}", *port);
     const std::string name = "p" + std::to_string(i), pub = keygen(name);
-    workers[size_t(i)].pid = spawn({COINFER_BIN, "worker", "--listen", ep, "--name", name,
-                                    "--cache", (dir / "cache").string(), "--key",
-                                    (dir / (name + ".key")).string(), "--authorized",
-                                    (dir / "coord.pub").string()},
-                                   (dir / fmt::format("w{}.log", i)).string());
+    workers[size_t(i)].pid = spawn(
+        {COINFER_BIN, "worker", "--listen", ep, "--name", name, "--cache", (dir / "cache").string(),
+         "--key", (dir / (name + ".key")).string(), "--authorized", (dir / "coord.pub").string()},
+        (dir / fmt::format("w{}.log", i)).string());
     ASSERT_GT(workers[size_t(i)].pid, 0);
     devices.push_back({{"name", name}, {"address", ep}, {"memory", "4GiB"}, {"public_key", pub}});
   }

@@ -2,7 +2,6 @@
 // (docs/SECURITY.md). In-process workers (LocalCluster, real ZeroMQ over
 // loopback) and the coinfer binary.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <chrono>
@@ -117,7 +116,8 @@ std::string slurp(const fs::path& p) {
 // Runs the coinfer binary; returns its exit code, stderr in *err.
 int coinfer(const std::string& args, const fs::path& dir, std::string* err) {
   const fs::path e = dir / "stderr.txt";
-  int rc = std::system(fmt::format("{} {} > /dev/null 2> {}", COINFER_BIN, args, e.string()).c_str());
+  int rc =
+      std::system(fmt::format("{} {} > /dev/null 2> {}", COINFER_BIN, args, e.string()).c_str());
   *err = slurp(e);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
@@ -163,16 +163,17 @@ TEST(SecurityKeys, KeygenWritesAPrivateKeyAndItsPublicKey) {
 TEST(SecurityKeys, ClusterSpecAndDeploySpecCarryCheckedKeys) {
   const std::string key = net::generate_keypair()->public_key;
   auto c = cluster::parse(
-      fmt::format(R"({{"name":"k","devices":[{{"name":"a","address":"tcp://h:5555","public_key":"{}"}}]}})",
-                  key),
+      fmt::format(
+          R"({{"name":"k","devices":[{{"name":"a","address":"tcp://h:5555","public_key":"{}"}}]}})",
+          key),
       "spec");
   ASSERT_TRUE(c.ok()) << c.error();
   EXPECT_EQ(c->devices[0].public_key, key);
   auto again = cluster::parse(cluster::to_json(*c), "again");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->devices[0].public_key, key);
-  auto bad = cluster::parse(
-      R"({"name":"k","devices":[{"name":"a","public_key":"short"}]})", "spec");
+  auto bad =
+      cluster::parse(R"({"name":"k","devices":[{"name":"a","public_key":"short"}]})", "spec");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("public_key"), std::string::npos) << bad.error();
   EXPECT_NE(bad.error().find("40 Z85 characters"), std::string::npos) << bad.error();
@@ -303,7 +304,8 @@ TEST(SecurityRun, ABandMustComeWithItsSuppliersKey) {
                      k1 = net::generate_keypair().value(), k2 = net::generate_keypair().value();
   rt::DeploySpec ds;
   ds.plan = two_worker_plan(true);
-  ds.endpoints = {{"w0", "tcp://127.0.0.1:1"}, {"w1", "tcp://127.0.0.1:3"},
+  ds.endpoints = {{"w0", "tcp://127.0.0.1:1"},
+                  {"w1", "tcp://127.0.0.1:3"},
                   {"w2", "tcp://127.0.0.1:5"}};  // w2: another device of the cluster
   ds.results = "tcp://127.0.0.1:7";
   ds.keys = {{"w0", k0.public_key}, {"w1", k1.public_key}, {"w2", k2.public_key}};
@@ -392,9 +394,11 @@ TEST(SecurityCli, WorkerAndRunNeedKeysOrAnExplicitInsecure) {
   ASSERT_TRUE(port.ok());
   const std::string listen = fmt::format("--listen tcp://127.0.0.1:{}", *port);
   EXPECT_EQ(coinfer("worker " + listen, dir, &err), 1);
-  EXPECT_NE(err.find("give --key FILE and at least one --authorized FILE"), std::string::npos) << err;
+  EXPECT_NE(err.find("give --key FILE and at least one --authorized FILE"), std::string::npos)
+      << err;
   ASSERT_EQ(coinfer("keygen -o " + (dir / "w").string(), dir, &err), 0) << err;
-  EXPECT_EQ(coinfer("worker " + listen + " --insecure --key " + (dir / "w.key").string(), dir, &err), 1);
+  EXPECT_EQ(
+      coinfer("worker " + listen + " --insecure --key " + (dir / "w.key").string(), dir, &err), 1);
   EXPECT_NE(err.find("--insecure cannot go with --key"), std::string::npos) << err;
   // A public key where the secret key belongs: refused by its mode or content.
   EXPECT_EQ(coinfer("worker " + listen + " --key " + (dir / "w.pub").string() + " --authorized " +
@@ -411,13 +415,15 @@ TEST(SecurityCli, WorkerAndRunNeedKeysOrAnExplicitInsecure) {
   p.strategy = "test";
   p.stages = {{0, 15, {{"w0", {0, 13}}}}};
   std::ofstream(dir / "p.json") << plan::to_json(p);
-  const std::string run = fmt::format("run --model zoo:yolov2_tiny --cluster {} --plan {} --frames 1",
-                                      (dir / "c.json").string(), (dir / "p.json").string());
+  const std::string run =
+      fmt::format("run --model zoo:yolov2_tiny --cluster {} --plan {} --frames 1",
+                  (dir / "c.json").string(), (dir / "p.json").string());
   EXPECT_EQ(coinfer(run, dir, &err), 1);
   EXPECT_NE(err.find("give --key FILE (this coordinator's secret key"), std::string::npos) << err;
   // Insecure is loud on stderr from the start (here the worker is not running).
   EXPECT_EQ(coinfer(run + " --insecure --hello-timeout 0.5", dir, &err), 1);
-  EXPECT_EQ(err.rfind("WARNING: coordinator (run) runs --insecure: no authentication", 0), 0u) << err;
+  EXPECT_EQ(err.rfind("WARNING: coordinator (run) runs --insecure: no authentication", 0), 0u)
+      << err;
   fs::remove_all(dir);
 }
 

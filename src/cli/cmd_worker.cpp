@@ -43,8 +43,9 @@ void worker(const WorkerArgs& a) {
     check(errorf("worker: --insecure cannot go with --key or --authorized"));
   if (!a.insecure) {
     if (a.key.empty() || a.authorized.empty())
-      check(errorf("worker: give --key FILE and at least one --authorized FILE (coinfer keygen), "
-                   "or --insecure to run without authentication"));
+      check(
+          errorf("worker: give --key FILE and at least one --authorized FILE (coinfer keygen), "
+                 "or --insecure to run without authentication"));
     o.security.own = unwrap(net::read_secret_key(a.key));
     for (const std::string& f : a.authorized)
       o.security.authorized.push_back(unwrap(net::read_public_key(f)));

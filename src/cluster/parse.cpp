@@ -278,9 +278,9 @@ class Parser {
 
   Status device(const json& v, const std::string& path, Device* d) const {
     if (!v.is_object()) return bad(path, v, "must be an object");
-    RETURN_IF_ERROR(check_keys(
-        v, path,
-        {"name", "address", "public_key", "threads", "memory", "profile", "speed", "link", "power"}));
+    RETURN_IF_ERROR(check_keys(v, path,
+                               {"name", "address", "public_key", "threads", "memory", "profile",
+                                "speed", "link", "power"}));
     if (!v.contains("name")) return fail(sub(path, "name"), "missing (required)");
     RETURN_IF_ERROR(name(v["name"], sub(path, "name"), &d->name));
     if (d->name == kExternalSource)

@@ -26,7 +26,9 @@ Registry& registry() {
   return *r;
 }
 
-std::string frame_str(zmq::message_t& m) { return std::string(m.data<char>(), m.size()); }
+std::string frame_str(zmq::message_t& m) {
+  return std::string(m.data<char>(), m.size());
+}
 
 // Answers ZAP requests forever (the context is never destroyed either).
 void serve_zap(zmq::socket_t* sock) {

@@ -43,7 +43,8 @@ class AuthorizedKeys {
   bool admit(const std::string& address, const std::string& mechanism, const std::string& key);
 
  private:
-  AuthorizedKeys(std::string domain, Logger log) : domain_(std::move(domain)), log_(std::move(log)) {}
+  AuthorizedKeys(std::string domain, Logger log)
+      : domain_(std::move(domain)), log_(std::move(log)) {}
   std::string domain_;
   Logger log_;
   std::set<std::string> keys_;  // guarded by the registry's mutex

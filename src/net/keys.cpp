@@ -45,8 +45,7 @@ Status check_key(std::string_view what, std::string_view z85) {
                   kZ85KeyChars);
   std::string s(z85);
   uint8_t bin[32];
-  if (zmq_z85_decode(bin, s.c_str()) == nullptr)
-    return errorf("{}: '{}' is not Z85 text", what, s);
+  if (zmq_z85_decode(bin, s.c_str()) == nullptr) return errorf("{}: '{}' is not Z85 text", what, s);
   return ok_status();
 }
 
@@ -84,9 +83,10 @@ Result<Keypair> read_secret_key(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0)
     return errorf("secret key file '{}': {}", path, std::strerror(errno));
   if (st.st_mode & (S_IRWXG | S_IRWXO))
-    return errorf("secret key file '{}': mode {:04o}: group and others must have no access "
-                  "(chmod 600 '{}')",
-                  path, st.st_mode & 07777, path);
+    return errorf(
+        "secret key file '{}': mode {:04o}: group and others must have no access "
+        "(chmod 600 '{}')",
+        path, st.st_mode & 07777, path);
   ASSIGN_OR_RETURN(std::string sec, read_key_line(path, "secret key"));
   return keypair_from_secret(sec);
 }

@@ -41,8 +41,10 @@ const char* type_name(zmq::socket_type t) {
 std::string describe_handshake_event(uint16_t event, uint32_t value, bool server) {
   switch (event) {
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-      return fmt::format("the peer refused this node's key (ZAP status {}): it is not authorised "
-                         "there", value);
+      return fmt::format(
+          "the peer refused this node's key (ZAP status {}): it is not authorised "
+          "there",
+          value);
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
       if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
         return "security mechanism mismatch: one side runs --insecure, the other CURVE";
@@ -51,8 +53,10 @@ std::string describe_handshake_event(uint16_t event, uint32_t value, bool server
                       : "CURVE handshake failed: the server's public key is not the one given";
       return fmt::format("handshake protocol error 0x{:08x}", value);
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-      return fmt::format("connection closed during the handshake ({}): a wrong server public key "
-                         "or a peer that runs --insecure?", std::strerror(int(value)));
+      return fmt::format(
+          "connection closed during the handshake ({}): a wrong server public key "
+          "or a peer that runs --insecure?",
+          std::strerror(int(value)));
   }
   return fmt::format("handshake event 0x{:04x}", event);
 }
@@ -266,8 +270,8 @@ Result<std::optional<Frames>> Socket::recv_frames(int timeout_ms) {
     return errorf("recv on {}: {}", endpoint_, e.what());
   }
   // The ZAP handler made the client's key its user id (net/auth.cpp).
-  const char* uid = authorized_ && !frames.empty() ? zmq_msg_gets(frames[0].handle(), "User-Id")
-                                                   : nullptr;
+  const char* uid =
+      authorized_ && !frames.empty() ? zmq_msg_gets(frames[0].handle(), "User-Id") : nullptr;
   sender_key_ = uid ? uid : "";
   if (parts > kMaxFrames) {
     ++stats_.garbage;

@@ -161,7 +161,7 @@ class Socket {
   Result<std::optional<Frames>> recv_frames(int timeout_ms);
 
   zmq::socket_t sock_;
-  std::optional<zmq::socket_t> monitor_;      // PAIR reading sock_'s handshake events
+  std::optional<zmq::socket_t> monitor_;        // PAIR reading sock_'s handshake events
   std::shared_ptr<AuthorizedKeys> authorized_;  // keeps the ZAP domain alive
   bool secure_ = false;
   zmq::socket_type type_;
@@ -178,11 +178,14 @@ SocketOptions control_options();
 
 // `curve` as in SocketOptions (empty: insecure). The worker's sockets and
 // connect_control monitor their handshakes.
-Result<Socket> bind_worker_control(std::string_view endpoint, std::optional<Curve> curve);  // ROUTER
-Result<Socket> bind_band_input(std::string_view endpoint, std::optional<Curve> curve);      // PULL
-Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curve> curve);  // PUSH, immediate
-Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve);      // DEALER
-Result<Socket> bind_results(std::string_view endpoint, std::optional<Curve> curve);         // PULL
+//   bind_worker_control  ROUTER, bind        bind_band_input  PULL, bind
+//   connect_band_output  PUSH, connect, immediate
+//   connect_control      DEALER, connect     bind_results     PULL, bind
+Result<Socket> bind_worker_control(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> bind_band_input(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> bind_results(std::string_view endpoint, std::optional<Curve> curve);
 
 // A CURVE server's settings: `security.own`, accepting `authorized` (null
 // when security.insecure).

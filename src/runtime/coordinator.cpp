@@ -82,9 +82,10 @@ std::string local_address_towards(const std::string& host) {
 Status bind_results(Session& s) {
   std::shared_ptr<net::AuthorizedKeys> keys;  // the plan's workers may send results
   if (!s.security.insecure) {
-    ASSIGN_OR_RETURN(keys, net::AuthorizedKeys::create(s.security.authorized, [](const std::string& l) {
-      std::fprintf(stderr, "run: results socket: %s\n", l.c_str());
-    }));
+    ASSIGN_OR_RETURN(keys,
+                     net::AuthorizedKeys::create(s.security.authorized, [](const std::string& l) {
+                       std::fprintf(stderr, "run: results socket: %s\n", l.c_str());
+                     }));
   }
   std::map<std::string, std::string> bound;  // bind endpoint -> resolved endpoint
   for (Peer& p : s.peers) {
@@ -390,9 +391,10 @@ Result<RunReport> run(const graph::Graph& g, const plan::Plan& p, const cluster:
       if (!o.insecure) {
         peer.public_key = c.devices[size_t(c.find(a.device))].public_key;
         if (peer.public_key.empty())
-          return errorf("{}: no public_key in cluster '{}': the coordinator authenticates "
-                        "workers by it (or run insecure)",
-                        who(peer), c.name);
+          return errorf(
+              "{}: no public_key in cluster '{}': the coordinator authenticates "
+              "workers by it (or run insecure)",
+              who(peer), c.name);
         RETURN_IF_ERROR(net::check_key(who(peer) + ": public_key", peer.public_key));
         s.security.authorized.push_back(peer.public_key);
       }

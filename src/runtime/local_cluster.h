@@ -35,7 +35,7 @@ struct LocalClusterOptions {
   // Workers share one in-memory model cache holding this many models, so a
   // test that deploys vgg16 several times builds it once (0 = no sharing).
   size_t shared_models = 2;
-  bool insecure = false;           // workers without authentication (warn on stderr)
+  bool insecure = false;  // workers without authentication (warn on stderr)
 };
 
 class LocalCluster {

@@ -56,9 +56,10 @@ Result<DeploySpec> parse_deploy_spec(const std::string& json_text) {
   if (!j.is_object()) return errorf("deploy spec: must be a JSON object");
   for (const auto& [k, v] : j.items())
     if (k != "plan" && k != "endpoints" && k != "results" && k != "keys" && k != "results_key")
-      return errorf("deploy spec: unknown key '{}' (expected plan, endpoints, results, keys, "
-                    "results_key)",
-                    k.substr(0, 40));
+      return errorf(
+          "deploy spec: unknown key '{}' (expected plan, endpoints, results, keys, "
+          "results_key)",
+          k.substr(0, 40));
   if (!j.contains("plan") || !j.contains("endpoints") || !j.contains("results"))
     return errorf("deploy spec: needs the keys plan, endpoints and results");
   DeploySpec d;

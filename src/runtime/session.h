@@ -55,7 +55,7 @@ struct Session {
   int64_t t0_ns = 0;                    // first issue
   uint64_t input_bytes = 0;             // stage-0 band payload bytes sent
   uint64_t results_rejected = 0;
-  net::Security security;               // own key; authorized = the plan's workers
+  net::Security security;  // own key; authorized = the plan's workers
 
   Session(const graph::Graph& g_, const plan::Plan& p, const cluster::ClusterSpec& c,
           const RunOptions& opt)

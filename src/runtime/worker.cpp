@@ -61,8 +61,10 @@ Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions opt) {
   if (opt.name.empty()) opt.name = opt.listen;
   if (opt.cache_dir.empty()) opt.cache_dir = default_cache_dir();
   if (!opt.security.insecure && opt.security.authorized.empty())
-    return errorf("worker {}: no authorised coordinator key: nobody could deploy (give one, or "
-                  "run insecure)", opt.name);
+    return errorf(
+        "worker {}: no authorised coordinator key: nobody could deploy (give one, or "
+        "run insecure)",
+        opt.name);
   std::unique_ptr<Worker> w(new Worker(std::move(opt)));
   const net::Security& sec = w->opt_.security;
   if (!sec.insecure) {
@@ -72,11 +74,13 @@ Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions opt) {
         if (!quiet) std::fprintf(stderr, "worker %s: %s: %s\n", name.c_str(), socket, line.c_str());
       };
     };
-    ASSIGN_OR_RETURN(w->control_keys_, net::AuthorizedKeys::create(sec.authorized, logger("control")));
+    ASSIGN_OR_RETURN(w->control_keys_,
+                     net::AuthorizedKeys::create(sec.authorized, logger("control")));
     ASSIGN_OR_RETURN(w->band_keys_, net::AuthorizedKeys::create(sec.authorized, logger("bands")));
   }
-  ASSIGN_OR_RETURN(net::Socket control,
-                   net::bind_worker_control(w->opt_.listen, net::curve_server(sec, w->control_keys_)));
+  ASSIGN_OR_RETURN(
+      net::Socket control,
+      net::bind_worker_control(w->opt_.listen, net::curve_server(sec, w->control_keys_)));
   ASSIGN_OR_RETURN(net::Socket bands,
                    net::bind_band_input(band_ep, net::curve_server(sec, w->band_keys_)));
   w->control_ep_ = control.endpoint();
@@ -92,7 +96,8 @@ WorkerCounters Worker::counters() const {
   uint64_t refused = handshakes_failed_.load();
   for (const auto& k : {control_keys_, band_keys_})
     if (k) refused += k->refused();
-  return {garbage_.load(), rejected_.load(), tasks_.load(), deploys_.load(), fetches_.load(), refused};
+  return {garbage_.load(), rejected_.load(), tasks_.load(),
+          deploys_.load(), fetches_.load(),  refused};
 }
 
 void Worker::log(const std::string& line) const {
@@ -111,8 +116,8 @@ void Worker::check_handshakes() {
     for (const net::HandshakeFailure& why : sock->handshake_failures()) {
       const uint64_t n = ++handshakes_failed_;
       if (n <= kLogFirst || n % kLogEvery == 0)
-        log(fmt::format("refused a client: {} (libzmq does not report its address for this){}", why.text,
-                        n == kLogFirst ? " (further lines rate-limited)" : ""));
+        log(fmt::format("refused a client: {} (libzmq does not report its address for this){}",
+                        why.text, n == kLogFirst ? " (further lines rate-limited)" : ""));
     }
   }
 }
@@ -124,13 +129,13 @@ void Worker::reply(const std::string& peer, net::Message m) {
 
 Status Worker::run() {
   set_timer_slack();
-  log(fmt::format("control {} bands {} backend {} threads {} slowdown {} security {}", control_ep_,
-                  band_ep_, kernels::backend_name(opt_.backend), opt_.threads, opt_.slowdown,
-                  opt_.security.insecure
-                      ? "NONE (insecure)"
-                      : fmt::format("CURVE, key {}, {} authorised coordinator key(s)",
-                                    opt_.security.own.public_key,
-                                    opt_.security.authorized.size())));
+  log(fmt::format(
+      "control {} bands {} backend {} threads {} slowdown {} security {}", control_ep_, band_ep_,
+      kernels::backend_name(opt_.backend), opt_.threads, opt_.slowdown,
+      opt_.security.insecure
+          ? "NONE (insecure)"
+          : fmt::format("CURVE, key {}, {} authorised coordinator key(s)",
+                        opt_.security.own.public_key, opt_.security.authorized.size())));
   if (opt_.security.insecure)  // loud even with --quiet
     std::fprintf(stderr, "%s\n", net::insecure_warning("worker " + opt_.name).c_str());
   while (!stop_.load()) {

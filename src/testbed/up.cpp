@@ -280,7 +280,8 @@ class Builder {
                         "slower than specified",
                         d.name, fmt_num(d.speed), d.threads));
       RETURN_IF_ERROR(check_cancel());
-      RETURN_IF_ERROR(spawn(i, "worker", o_.worker_command(bin_, d, listen, k, keys), listen, true));
+      RETURN_IF_ERROR(
+          spawn(i, "worker", o_.worker_command(bin_, d, listen, k, keys), listen, true));
       const pid_t worker = s_.processes.back().pid;
       if (o_.netperf) {
         const std::string np =
@@ -349,14 +350,16 @@ class Builder {
 
 }  // namespace
 
-std::string coordinator_key_path(const State& s) { return s.dir + "/coordinator.key"; }
+std::string coordinator_key_path(const State& s) {
+  return s.dir + "/coordinator.key";
+}
 
 std::vector<std::string> coinfer_worker_command(const std::string& bin, const cluster::Device& d,
                                                 const std::string& listen, double slowdown,
                                                 const WorkerKeys& keys) {
-  std::vector<std::string> argv = {bin, "worker", "--listen", listen, "--threads",
-                                   std::to_string(d.threads), "--name", d.name,
-                                   "--key", keys.key, "--authorized", keys.authorized};
+  std::vector<std::string> argv = {
+      bin,      "worker", "--listen", listen,   "--threads",    std::to_string(d.threads),
+      "--name", d.name,   "--key",    keys.key, "--authorized", keys.authorized};
   if (slowdown > 0) argv.insert(argv.end(), {"--slowdown", fmt_num(slowdown)});
   return argv;
 }
