@@ -337,6 +337,58 @@ TEST(SecurityRun, ABandMustComeWithItsSuppliersKey) {
   EXPECT_EQ((*d)->ready(), 1u);
 }
 
+TEST(SecurityRun, AnOutputRefusedDuringDeploymentIsRetried) {
+  // w0 deploys and connects to w1's band socket before w1 has read its own
+  // Deploy (which authorises w0's key): refused. libzmq does not retry that;
+  // the deployment does, and the band goes through once w1 accepts w0.
+  const net::Keypair kc = net::generate_keypair().value(), k0 = net::generate_keypair().value(),
+                     k1 = net::generate_keypair().value();
+  auto w1_keys = net::AuthorizedKeys::create({kc.public_key}, nullptr);
+  ASSERT_TRUE(w1_keys.ok());
+  auto w1 = net::bind_band_input("tcp://127.0.0.1:*", net::Curve{k1, "", *w1_keys});
+  ASSERT_TRUE(w1.ok()) << w1.error();
+  rt::DeploySpec ds;
+  ds.plan = two_worker_plan(true);
+  ds.endpoints = {{"w0", "tcp://127.0.0.1:1"}, {"w1", w1->endpoint()}};
+  ds.results = "tcp://127.0.0.1:3";
+  ds.keys = {{"w0", k0.public_key}, {"w1", k1.public_key}};
+  ds.results_key = kc.public_key;
+  rt::DeploymentOptions o;
+  o.security.own = k0;
+  auto d = rt::Deployment::create(1, yolo().g, ds, "w0", o);
+  ASSERT_TRUE(d.ok()) << d.error();
+  ASSERT_TRUE(wait_until([&] { return (*w1_keys)->refused() > 0; }, 2));
+  std::string lines;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const std::string& l : (*d)->retry_refused_outputs(0)) lines += l + "\n";
+        return !lines.empty();
+      },
+      2));
+  EXPECT_NE(lines.find("output to 'w1': PUSH on " + w1->endpoint() +
+                       ": the peer refused this node's key (ZAP status 400)"),
+            std::string::npos)
+      << lines;
+  ASSERT_TRUE((*w1_keys)->set({kc.public_key, k0.public_key}).ok());  // w1 reads its Deploy
+  (*d)->retry_refused_outputs(INT64_MAX);                             // reconnects now
+  // One frame through w0's stage: its band reaches w1 with w0's key.
+  auto routes = rt::make_routes(ds.plan, yolo().g, graph::find_blocks(yolo().g));
+  ASSERT_TRUE(routes.ok());
+  net::Band in;
+  in.deployment_id = 1;
+  in.tensor = rt::synthetic_frame(yolo().g.input_shape(), 1, 0);
+  ASSERT_TRUE((*d)->accept(std::move(in), 0, kc.public_key).ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto err = (*d)->run_next();
+  EXPECT_FALSE(err.has_value()) << err->message;
+  EXPECT_LT(seconds_since(t0), 5.0);  // not the 10 s send timeout
+  auto got = w1->recv(5000);
+  ASSERT_TRUE(got.ok() && got->has_value()) << (got.ok() ? "timeout" : got.error());
+  EXPECT_EQ(std::get<net::Band>(**got).stage, 1u);
+  EXPECT_EQ(w1->sender_key(), k0.public_key);
+  EXPECT_EQ((*w1_keys)->refused(), 1u);
+}
+
 TEST(SecurityRun, WrongWorkerPublicKeyFailsClearly) {
   auto lc = start_cluster(false, /*quiet=*/false);
   ASSERT_TRUE(lc);

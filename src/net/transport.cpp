@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 namespace coinfer::net {
@@ -180,6 +181,16 @@ Status Socket::apply_security(const SocketOptions& opts) {
   return ok_status();
 }
 
+Status Socket::reconnect() {
+  try {
+    sock_.disconnect(endpoint_);
+    sock_.connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    return errorf("{} reconnect {}: {}", type_name(type_), endpoint_, e.what());
+  }
+  return ok_status();
+}
+
 void Socket::stop_monitor() {
   if (!monitor_) return;
   if (sock_.handle() != nullptr) zmq_socket_monitor(sock_.handle(), nullptr, 0);
@@ -244,30 +255,34 @@ Status Socket::send_frames(const std::string* peer, Message msg) {
 
 Result<std::optional<Frames>> Socket::recv_frames(int timeout_ms) {
   if (timeout_ms < 0) return errorf("recv on {}: timeout {} ms: must be >= 0", endpoint_, timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   zmq_pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
-  int rc = zmq_poll(&item, 1, timeout_ms);
-  if (rc < 0) {
-    if (zmq_errno() == EINTR) return std::optional<Frames>();
-    return errorf("recv on {}: poll: {}", endpoint_, zmq_strerror(zmq_errno()));
-  }
-  if (rc == 0) return std::optional<Frames>();
   Frames frames;
   size_t parts = 0;
-  try {
-    // The parts of one message arrive together, so none of these waits.
-    for (;;) {
-      zmq::message_t m;
-      if (!sock_.recv(m, zmq::recv_flags::dontwait)) {
-        if (parts == 0) return std::optional<Frames>();
-        break;
-      }
-      ++parts;
-      bool more = m.more();
-      if (frames.size() < kMaxFrames) frames.push_back(std::move(m));
-      if (!more) break;
+  while (parts == 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int rc = zmq_poll(&item, 1, std::max<long>(0, long(left.count())));
+    if (rc < 0) {
+      if (zmq_errno() == EINTR) return std::optional<Frames>();
+      return errorf("recv on {}: poll: {}", endpoint_, zmq_strerror(zmq_errno()));
     }
-  } catch (const zmq::error_t& e) {
-    return errorf("recv on {}: {}", endpoint_, e.what());
+    if (rc == 0) return std::optional<Frames>();
+    try {
+      // The parts of one message arrive together, so none of these waits.
+      for (;;) {
+        zmq::message_t m;
+        if (!sock_.recv(m, zmq::recv_flags::dontwait)) break;  // none: a spurious POLLIN
+        ++parts;
+        bool more = m.more();
+        if (frames.size() < kMaxFrames) frames.push_back(std::move(m));
+        if (!more) break;
+      }
+    } catch (const zmq::error_t& e) {
+      return errorf("recv on {}: {}", endpoint_, e.what());
+    }
+    if (parts == 0 && std::chrono::steady_clock::now() >= deadline)
+      return std::optional<Frames>();
   }
   // The ZAP handler made the client's key its user id (net/auth.cpp).
   const char* uid =
@@ -353,7 +368,7 @@ Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curv
   SocketOptions o = band_options();
   o.immediate = true;
   return open_with(zmq::socket_type::push, Socket::Mode::Connect, endpoint, o, std::move(curve),
-                   false);
+                   true);
 }
 
 Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve) {

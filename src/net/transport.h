@@ -148,6 +148,9 @@ class Socket {
   // without monitor_handshakes. A server reports protocol failures only
   // (refused keys are logged by its AuthorizedKeys, with the client's address).
   std::vector<HandshakeFailure> handshake_failures();
+  // Connects again to the endpoint given to connect (libzmq gives up on a
+  // connection whose handshake the peer refused; it retries other failures).
+  Status reconnect();
   // Stops recording handshake failures (call it when nobody will drain them
   // any more: libzmq's I/O thread blocks on a full monitor queue). The
   // destructor does it first: events sent to a closed reader would block it
@@ -176,8 +179,8 @@ class Socket {
 SocketOptions band_options();
 SocketOptions control_options();
 
-// `curve` as in SocketOptions (empty: insecure). The worker's sockets and
-// connect_control monitor their handshakes.
+// `curve` as in SocketOptions (empty: insecure). All but bind_results monitor
+// their handshakes.
 //   bind_worker_control  ROUTER, bind        bind_band_input  PULL, bind
 //   connect_band_output  PUSH, connect, immediate
 //   connect_control      DEALER, connect     bind_results     PULL, bind

@@ -87,6 +87,30 @@ Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph:
   return d;
 }
 
+std::vector<std::string> Deployment::retry_refused_outputs(int64_t now_ns) {
+  constexpr int64_t kRetryNs = 100'000'000;
+  std::vector<std::string> lines;
+  for (auto& [dev, sock] : out_) {
+    for (const net::HandshakeFailure& f : sock.handshake_failures()) {
+      if (!f.definite || retry_at_.count(dev)) continue;
+      retry_at_[dev] = now_ns + kRetryNs;
+      const uint64_t n = ++refusals_[dev];
+      if (n <= 3 || n % 100 == 0)
+          lines.push_back(fmt::format("output to {}: {}; retrying in 100 ms (refusal {})",
+                                    dev.empty() ? "the coordinator" : "'" + dev + "'", f.text, n));
+    }
+  }
+  for (auto it = retry_at_.begin(); it != retry_at_.end();) {
+    if (it->second > now_ns) {
+      ++it;
+      continue;
+    }
+    if (Status st = out_.at(it->first).reconnect(); !st.ok()) lines.push_back(st.message());
+    it = retry_at_.erase(it);
+  }
+  return lines;
+}
+
 std::string Deployment::describe() const {
   std::string s;
   for (const Part& p : parts_) {

@@ -70,6 +70,13 @@ class Deployment {
   // report to the coordinator (the frame is lost; later frames still run).
   std::optional<TaskError> run_next();
 
+  // Output sockets whose peer refused this worker's key are connected again,
+  // 100 ms after the refusal: libzmq does not retry a refused handshake, and
+  // during a deployment a peer may refuse until it has read its own Deploy
+  // (which authorises this worker's key). Returns log lines (per output: the
+  // first 3 refusals, then every 100th).
+  std::vector<std::string> retry_refused_outputs(int64_t now_ns);
+
   WorkerStats& stats() { return stats_; }
   // "w1: s0 rows 0-56, s2 rows 0-1" for the log.
   std::string describe() const;
@@ -105,6 +112,8 @@ class Deployment {
   std::map<int, int> by_stage_;  // stage -> index in parts_
   std::deque<Ready> ready_;
   std::map<std::string, net::Socket> out_;  // device -> PUSH; "" = the coordinator
+  std::map<std::string, int64_t> retry_at_;  // device -> when to reconnect (refused)
+  std::map<std::string, uint64_t> refusals_;  // device -> refusals so far
   Routes routes_;
   std::map<std::string, std::string> keys_;  // device -> public key (DeploySpec; empty: insecure)
   std::string coordinator_key_, own_key_;

@@ -112,6 +112,8 @@ void Worker::bad(const std::string& what) {
 }
 
 void Worker::check_handshakes() {
+  if (dep_)
+    for (const std::string& line : dep_->retry_refused_outputs(steady_now_ns())) log(line);
   for (net::Socket* sock : {&*control_, &*bands_}) {
     for (const net::HandshakeFailure& why : sock->handshake_failures()) {
       const uint64_t n = ++handshakes_failed_;

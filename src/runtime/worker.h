@@ -118,7 +118,7 @@ class Worker {
   void handle_band(Result<std::optional<net::Message>> m);
   void reply(const std::string& peer, net::Message m);
   void bad(const std::string& what);  // counts and logs (rate-limited)
-  void check_handshakes();            // logs and counts failed handshakes
+  void check_handshakes();            // logs and counts failed handshakes; retries refused outputs
   void log(const std::string& line) const;
 
   WorkerOptions opt_;
