@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cluster/cluster.h"
+#include "graph/builder.h"
 #include "kernels/executor.h"
 #include "model/load.h"
 #include "net/keys.h"
@@ -477,6 +478,22 @@ TEST(SecurityCli, WorkerAndRunNeedKeysOrAnExplicitInsecure) {
   EXPECT_EQ(err.rfind("WARNING: coordinator (run) runs --insecure: no authentication", 0), 0u)
       << err;
   fs::remove_all(dir);
+}
+
+// ---- hostile models
+
+TEST(SecurityModel, AValueOfMoreThan2To31ElementsIsRefusedBeforeItRuns) {
+  // A Pad within every per-op limit (pads <= 65536) whose output would need
+  // 43 GB: refused by shape inference, not by the allocator when it runs.
+  graph::Builder b("hostile", Shape{3, 4, 4}, 1);
+  int y = b.pad(b.input(), 30000, 30000, 30000, 30000);
+  auto g = b.finish(y);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.error().find("output [1,3,60004,60004] has 10801440048 elements: more than 2^31"),
+            std::string::npos)
+      << g.error();
+  graph::Builder fine("fine", Shape{3, 4, 4}, 1);
+  EXPECT_TRUE(fine.finish(fine.pad(fine.input(), 300, 300, 300, 300)).ok());
 }
 
 // ---- message size limits
