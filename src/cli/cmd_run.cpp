@@ -57,10 +57,10 @@ void run_cmd(const RunArgs& a) {
   }
   runtime::RunOptions o;
   o.model_spec = a.model;
-  if (a.insecure == !a.key.empty())
-    check(
-        errorf("run: give --key FILE (this coordinator's secret key, coinfer keygen) or "
-               "--insecure to run without authentication"));
+  if (a.insecure && !a.key.empty()) check(errorf("run: --insecure cannot go with --key"));
+  if (!a.insecure && a.key.empty())
+    check(errorf("run: give --key FILE (this coordinator's secret key, coinfer keygen) or "
+                 "--insecure to run without authentication"));
   o.insecure = a.insecure;
   if (!a.insecure) o.key = unwrap(net::read_secret_key(a.key));
   if (one) {
