@@ -43,7 +43,7 @@ read -r OLD_FPS OLD_S < <(best "$TMP/old.json")
 read -r NEW_FPS NEW_S < <(best "$TMP/new.json")
 $BIN cluster up --spec "$TMP/old.json" --state "$TMP/state.json" --no-netperf >/dev/null 2>&1
 LIVE="$TMP/state.json.d/spec.json"
-$BIN run --adaptive --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
+$BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
   --strategy "$STRATEGY" --frames "$FRAMES" --json --verbose --timeout 120 \
   > "$TMP/run.json" 2> "$TMP/run.err" &
 RUN=$!

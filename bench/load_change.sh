@@ -25,7 +25,7 @@ $BIN cluster up --spec examples/clusters/local-4.json --state "$TMP/state.json" 
 LIVE="$TMP/state.json.d/spec.json"
 for s in apico pico aofl; do
   extra=""; [ $s != apico ] && extra="--drift 100"
-  $BIN run --adaptive --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
+  $BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
     --strategy $s --phases "$PHASES" --json --timeout 120 $extra > "$TMP/$s.json" 2> "$TMP/$s.err" || true
 done
 /usr/bin/python3 - "$TMP" "$PHASES" <<'PY'

@@ -39,7 +39,7 @@ print(p["pid"], ns[0] if ns else "-", cg[0] if cg else "-")
 PY
 )
 CMDLINE=$(tr '\0' ' ' < /proc/$PID/cmdline)
-$BIN run --adaptive --model zoo:$MODEL --cluster "$LIVE" --strategy aofl --frames "$FRAMES" \
+$BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --strategy aofl --frames "$FRAMES" \
   --rate "$RATE" --dead-after "$DEAD_AFTER" --heartbeat 0.1 --json --timeout 60 --verbose > "$TMP/run.json" 2> "$TMP/run.err" &
 RUN=$!
 # Wait for the stream to start (first deployment), then count from there.

@@ -44,7 +44,7 @@ PY
       n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 1) / 2 ))
       stages=$(/usr/bin/python3 -c "import json; print(len(json.load(open('$TMP/$m.$s.plan.json'))['stages']))")
       k=$((stages + 1))
-      meas=$($BIN run --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
+      meas=$($BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
       pred=$($BIN simulate $P --cluster "$TMP/spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
       line=$(/usr/bin/python3 - "$meas" "$pred" <<'PY'
 import json, sys

@@ -13,6 +13,7 @@
 #include "model/load.h"
 #include "process_util.h"
 #include "runtime/adaptive.h"
+#include "net/keys.h"
 #include "runtime/local_cluster.h"
 
 using namespace coinfer;
@@ -61,15 +62,21 @@ TEST(AdaptiveMode, HysteresisKeepsTheCurrentModeNearTheCrossover) {
   EXPECT_TRUE(rt::choose_mode(pipe, one, 4.5, 1, false, 0.15).pipeline);    // clearly better
 }
 
+// Worker processes with their own keys, each authorising this test's
+// coordinator key (CURVE, as a user would run them).
 struct Workers {
   fs::path dir;
   std::vector<test::Process> procs;
   std::vector<std::string> eps;
   cluster::ClusterSpec spec;
+  net::Keypair coordinator;
+  ~Workers() { fs::remove_all(dir); }  // also when a test fails early
 
   void start(int i) {
+    const std::string name = fmt::format("a{}", i);
     procs[size_t(i)].pid = test::spawn(
-        {COINFER_BIN, "worker", "--listen", eps[size_t(i)], "--name", fmt::format("a{}", i)},
+        {COINFER_BIN, "worker", "--listen", eps[size_t(i)], "--name", name, "--key",
+         (dir / (name + ".key")).string(), "--authorized", (dir / "coord.pub").string()},
         (dir / fmt::format("w{}-{}.log", i, starts++)).string());
     ASSERT_GT(procs[size_t(i)].pid, 0);
   }
@@ -84,12 +91,15 @@ struct Workers {
 std::unique_ptr<Workers> start_workers(const std::string& tag, int n) {
   auto w = std::make_unique<Workers>();
   w->dir = fs::temp_directory_path() / fmt::format("coinfer-adaptive-{}-{}", tag, ::getpid());
-  fs::remove_all(w->dir);
   fs::create_directories(w->dir);
   w->procs.resize(size_t(n));
   w->spec.name = "adaptive-" + tag;
   w->spec.default_bandwidth_bps = 1e9;
+  w->coordinator = net::generate_keypair().value();
+  EXPECT_TRUE(net::write_keypair((w->dir / "coord").string(), w->coordinator).ok());
   for (int i = 0; i < n; ++i) {
+    net::Keypair k = net::generate_keypair().value();
+    EXPECT_TRUE(net::write_keypair((w->dir / fmt::format("a{}", i)).string(), k).ok());
     auto port = rt::free_port_pair();
     EXPECT_TRUE(port.ok());
     w->eps.push_back(fmt::format("tcp://127.0.0.1:{}", *port));
@@ -98,6 +108,7 @@ std::unique_ptr<Workers> start_workers(const std::string& tag, int n) {
     d.address = w->eps.back();
     d.memory_bytes = 2e9;
     d.speed = 0.5;
+    d.public_key = k.public_key;
     w->spec.devices.push_back(d);
     w->start(i);
   }
@@ -133,8 +144,9 @@ void expect_all_identical(const rt::AdaptiveReport& rep, const rt::AdaptiveOptio
   }
 }
 
-rt::AdaptiveOptions options() {
+rt::AdaptiveOptions options(const Workers& w) {
   rt::AdaptiveOptions o;
+  o.run.key = w.coordinator;
   Reference& ref = yolo();
   o.run.model_spec = "zoo:yolov2_tiny";
   o.run.keep_outputs = true;
@@ -173,7 +185,7 @@ bool has_switch(const rt::AdaptiveReport& r, const std::string& what) {
 // completes (the lost ones re-run), the plan shrinks and grows back.
 TEST(AdaptiveRun, KilledWorkerIsRoutedAroundAndRejoins) {
   auto w = start_workers("kill", 3);
-  rt::AdaptiveOptions o = options();
+  rt::AdaptiveOptions o = options(*w);
   o.strategy = "aofl";  // every worker takes part, so the kill hits the plan
   o.run.frames = 90;
   o.run.rate = 6;
@@ -187,14 +199,13 @@ TEST(AdaptiveRun, KilledWorkerIsRoutedAroundAndRejoins) {
   EXPECT_TRUE(has_switch(rep, "'a1' answers again")) << rt::to_table(rep);
   EXPECT_EQ(rep.switches.back().plan.find("a1") != std::string::npos, true) << rt::to_table(rep);
   expect_all_identical(rep, o);
-  fs::remove_all(w->dir);
 }
 
 // Arrivals step from low to high and back: apico moves to the pipeline under
 // load and back to the one-stage plan when it passes.
 TEST(AdaptiveRun, LoadStepSwitchesModeBothWays) {
   auto w = start_workers("load", 3);
-  rt::AdaptiveOptions o = options();
+  rt::AdaptiveOptions o = options(*w);
   o.strategy = "apico";
   o.phases = {{8, 1.0}, {60, 60.0}, {10, 1.0}};
   auto rep = rt::run_adaptive(yolo().g, w->spec, o);
@@ -208,12 +219,11 @@ TEST(AdaptiveRun, LoadStepSwitchesModeBothWays) {
   }
   EXPECT_TRUE(up && down) << rt::to_table(*rep);
   expect_all_identical(*rep, o);
-  fs::remove_all(w->dir);
 }
 
 TEST(AdaptiveRun, NoDevicesLeftFailsEveryFrameWithAReason) {
   auto w = start_workers("none", 1);
-  rt::AdaptiveOptions o = options();
+  rt::AdaptiveOptions o = options(*w);
   o.strategy = "single";
   o.run.frames = 40;
   o.run.rate = 10;
@@ -227,7 +237,6 @@ TEST(AdaptiveRun, NoDevicesLeftFailsEveryFrameWithAReason) {
   ASSERT_FALSE(rep.run.failures.empty());
   EXPECT_NE(rep.run.failures.back().find("no devices left"), std::string::npos)
       << rep.run.failures.back();
-  fs::remove_all(w->dir);
 }
 
 }  // namespace

@@ -343,8 +343,8 @@ TEST(NetTransport, ParseEndpoint) {
     ASSERT_FALSE(e.ok()) << bad;
     EXPECT_NE(e.error().find("expected tcp://HOST:PORT"), std::string::npos) << e.error();
   }
-  EXPECT_FALSE(connect_band_output("tcp://*:80").ok());
-  EXPECT_FALSE(connect_band_output("tcp://127.0.0.1:*").ok());
+  EXPECT_FALSE(connect_band_output("tcp://*:80", std::nullopt).ok());
+  EXPECT_FALSE(connect_band_output("tcp://127.0.0.1:*", std::nullopt).ok());
 }
 
 namespace {
@@ -355,9 +355,9 @@ std::string unique_inproc(const char* what) {
 }
 
 void send_and_receive_band(const std::string& bind_endpoint) {
-  Result<Socket> pull = bind_band_input(bind_endpoint);
+  Result<Socket> pull = bind_band_input(bind_endpoint, std::nullopt);
   ASSERT_TRUE(pull.ok()) << pull.error();
-  Result<Socket> push = connect_band_output(pull->endpoint());
+  Result<Socket> push = connect_band_output(pull->endpoint(), std::nullopt);
   ASSERT_TRUE(push.ok()) << push.error();
   std::mt19937 rng(5);
   Band b;
@@ -390,7 +390,7 @@ TEST(NetTransport, BandLoopbackTcp) {
 }
 
 TEST(NetTransport, RecvTimeoutReturnsEmpty) {
-  Result<Socket> pull = bind_band_input(unique_inproc("timeout"));
+  Result<Socket> pull = bind_band_input(unique_inproc("timeout"), std::nullopt);
   ASSERT_TRUE(pull.ok()) << pull.error();
   auto t0 = std::chrono::steady_clock::now();
   Result<std::optional<Message>> m = pull->recv(100);
@@ -403,7 +403,7 @@ TEST(NetTransport, RecvTimeoutReturnsEmpty) {
 }
 
 TEST(NetTransport, GarbageIsCountedAndSkipped) {
-  Result<Socket> pull = bind_band_input("tcp://127.0.0.1:*");
+  Result<Socket> pull = bind_band_input("tcp://127.0.0.1:*", std::nullopt);
   ASSERT_TRUE(pull.ok()) << pull.error();
   zmq::socket_t raw(context(), zmq::socket_type::push);
   raw.set(zmq::sockopt::linger, 0);
@@ -411,7 +411,7 @@ TEST(NetTransport, GarbageIsCountedAndSkipped) {
   raw.send(zmq::str_buffer("definitely not a coinfer message"));
   for (int i = 0; i < 5; ++i) raw.send(zmq::str_buffer("part"), zmq::send_flags::sndmore);
   raw.send(zmq::str_buffer("last"));
-  Result<Socket> push = connect_band_output(pull->endpoint());
+  Result<Socket> push = connect_band_output(pull->endpoint(), std::nullopt);
   ASSERT_TRUE(push.ok()) << push.error();
 
   Result<std::optional<Message>> m = pull->recv(5000);
@@ -430,9 +430,9 @@ TEST(NetTransport, GarbageIsCountedAndSkipped) {
 }
 
 TEST(NetTransport, ControlRouterDealer) {
-  Result<Socket> worker = bind_worker_control("tcp://127.0.0.1:*");
+  Result<Socket> worker = bind_worker_control("tcp://127.0.0.1:*", std::nullopt);
   ASSERT_TRUE(worker.ok()) << worker.error();
-  Result<Socket> coord = connect_control(worker->endpoint());
+  Result<Socket> coord = connect_control(worker->endpoint(), std::nullopt);
   ASSERT_TRUE(coord.ok()) << coord.error();
   ASSERT_TRUE(coord->send(Hello{kProtocolVersion, kCapXnnpack, "coord", 0, 1}).ok());
   Result<std::optional<Routed>> in = worker->recv_routed(5000);

@@ -372,8 +372,16 @@ TEST(RuntimeBadInput, GarbageToBandsAndControlIsCountedAndSurvived) {
   rt::LocalCluster& lc = shared_cluster();
   rt::Worker& w = lc.worker(1);
   const rt::WorkerCounters before = w.counters();
+  // An authenticated peer that sends garbage: the process's coordinator key,
+  // which the local workers accept.
+  auto curve_client = [&](zmq::socket_t& s) {
+    s.set(zmq::sockopt::curve_serverkey, lc.spec().devices[1].public_key);
+    s.set(zmq::sockopt::curve_publickey, net::process_keypair().public_key);
+    s.set(zmq::sockopt::curve_secretkey, net::process_keypair().secret_key);
+  };
   zmq::socket_t push(net::context(), zmq::socket_type::push);
   push.set(zmq::sockopt::linger, 0);
+  curve_client(push);
   push.connect(w.band_endpoint());
   std::mt19937 rng(5);
   auto send_parts = [](zmq::socket_t& s, std::vector<std::string> parts) {
@@ -409,6 +417,7 @@ TEST(RuntimeBadInput, GarbageToBandsAndControlIsCountedAndSurvived) {
   // Control: garbage, and a message that has no business there (answered).
   zmq::socket_t dealer(net::context(), zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
+  curve_client(dealer);
   dealer.connect(w.control_endpoint());
   send_parts(dealer, {noise});
   send_parts(dealer, {head, std::string((*frames)[1].data<char>(), (*frames)[1].size())});
@@ -438,6 +447,7 @@ TEST(RuntimeBadInput, UnreachableWorkerFailsWithinTheTimeout) {
   ghost.name = "ghost";
   ghost.address = fmt::format("tcp://127.0.0.1:{}", *port);
   ghost.memory_bytes = 8e9;
+  ghost.public_key = net::generate_keypair()->public_key;
   c.devices.push_back(ghost);
   rt::RunOptions o;
   o.model_spec = "zoo:yolov2_tiny";
@@ -447,7 +457,9 @@ TEST(RuntimeBadInput, UnreachableWorkerFailsWithinTheTimeout) {
                      c, o);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_FALSE(rep.ok());
-  EXPECT_EQ(rep.error(), fmt::format("worker 'ghost' at {}: no answer within 1 s", ghost.address));
+  EXPECT_EQ(rep.error(), fmt::format("worker 'ghost' at {}: no answer within 1 s (is it running, "
+                                     "with this coordinator's public key authorised?)",
+                                     ghost.address));
   EXPECT_LT(s, 4.0);
 }
 
@@ -516,7 +528,9 @@ TEST(RuntimeWeights, FetchedOnceThenServedFromTheCache) {
   ASSERT_TRUE(imported.ok()) << imported.error();
   auto ref = kernels::Executor::create(*imported, kernels::ExecOptions{});
   ASSERT_TRUE(ref.ok());
-  auto results = net::bind_results("tcp://127.0.0.1:*");
+  // Hand-driven without keys: this test is about weights (security_test.cpp
+  // covers the keys).
+  auto results = net::bind_results("tcp://127.0.0.1:*", std::nullopt);
   ASSERT_TRUE(results.ok());
   // The worker is told a path it does not have: it must ask for the bytes.
   const std::string spec = (dir / "elsewhere" / "yolov2_tiny.onnx").string();
@@ -528,10 +542,11 @@ TEST(RuntimeWeights, FetchedOnceThenServedFromTheCache) {
     wo.name = "w0";
     wo.cache_dir = (dir / "cache").string();
     wo.quiet = true;
+    wo.security.insecure = true;
     auto w = rt::Worker::create(wo);
     ASSERT_TRUE(w.ok()) << w.error();
     std::thread t([&] { (void)(*w)->run(); });
-    auto ctl = net::connect_control((*w)->control_endpoint());
+    auto ctl = net::connect_control((*w)->control_endpoint(), std::nullopt);
     ASSERT_TRUE(ctl.ok());
     rt::DeploySpec ds;
     ds.plan = make_plan("yolov2_tiny", {stage(0, 15, {{"w0", {0, 13}}})});
@@ -568,7 +583,7 @@ TEST(RuntimeWeights, FetchedOnceThenServedFromTheCache) {
     EXPECT_TRUE(fs::exists(rt::cache_path(wo.cache_dir, *hash)));
     // One frame by hand: stage-0 band in, Result out, bit-identical.
     Tensor x = rt::synthetic_frame(m.g.input_shape(), 3, 0);
-    auto push = net::connect_band_output((*w)->band_endpoint());
+    auto push = net::connect_band_output((*w)->band_endpoint(), std::nullopt);
     ASSERT_TRUE(push.ok());
     net::Band b;
     b.deployment_id = id;
@@ -599,15 +614,28 @@ TEST(RuntimeProcess, CoinferWorkerProcessesAndCoinferRun) {
   ASSERT_TRUE(imported.ok());
   std::vector<Process> workers(2);
   nlohmann::json devices = nlohmann::json::array();
+  // Keys as a user makes them: `coinfer keygen`, the coordinator's .pub
+  // authorised on each worker, each worker's public key in the cluster spec.
+  auto keygen = [&](const std::string& name) {
+    std::string cmd =
+        fmt::format("{} keygen -o {} > /dev/null", COINFER_BIN, (dir / name).string());
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    auto pub = net::read_public_key((dir / (name + ".pub")).string());
+    EXPECT_TRUE(pub.ok()) << pub.error();
+    return pub.ok() ? *pub : "";
+  };
+  keygen("coord");
   for (int i = 0; i < 2; ++i) {
     auto port = rt::free_port_pair();
     ASSERT_TRUE(port.ok());
     std::string ep = fmt::format("tcp://127.0.0.1:{}", *port);
-    workers[size_t(i)].pid = spawn({COINFER_BIN, "worker", "--listen", ep, "--name", "p" + std::to_string(i),
-                                    "--cache", (dir / "cache").string()},
-                                   (dir / fmt::format("w{}.log", i)).string());
+    const std::string name = "p" + std::to_string(i), pub = keygen(name);
+    workers[size_t(i)].pid = spawn(
+        {COINFER_BIN, "worker", "--listen", ep, "--name", name, "--cache", (dir / "cache").string(),
+         "--key", (dir / (name + ".key")).string(), "--authorized", (dir / "coord.pub").string()},
+        (dir / fmt::format("w{}.log", i)).string());
     ASSERT_GT(workers[size_t(i)].pid, 0);
-    devices.push_back({{"name", "p" + std::to_string(i)}, {"address", ep}, {"memory", "4GiB"}});
+    devices.push_back({{"name", name}, {"address", ep}, {"memory", "4GiB"}, {"public_key", pub}});
   }
   std::ofstream(dir / "c.json") << nlohmann::json{{"name", "procs"}, {"devices", devices}}.dump();
   plan::Plan p = make_plan("resnet34", {stage(0, 15, {{"p0", {0, 6}}, {"p1", {6, 14}}}),
@@ -617,10 +645,10 @@ TEST(RuntimeProcess, CoinferWorkerProcessesAndCoinferRun) {
   ASSERT_TRUE(write_npy((dir / "x.npy").string(), x).ok());
   std::string cmd = fmt::format(
       "{} run --model {} --cluster {} --plan {} --input {} --output {} --json --trace {} "
-      "--hello-timeout 10 > {} 2> {}",
+      "--hello-timeout 10 --key {} > {} 2> {}",
       COINFER_BIN, onnx.string(), (dir / "c.json").string(), (dir / "p.json").string(),
       (dir / "x.npy").string(), (dir / "y.npy").string(), (dir / "t.json").string(),
-      (dir / "run.json").string(), (dir / "run.err").string());
+      (dir / "coord.key").string(), (dir / "run.json").string(), (dir / "run.err").string());
   ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir / "run.err");
   auto y = read_npy((dir / "y.npy").string());
   ASSERT_TRUE(y.ok()) << y.error();

@@ -20,6 +20,7 @@ void register_cluster(CLI::App& app);
 void register_simulate(CLI::App& app);
 void register_plan(CLI::App& app);
 void register_train(CLI::App& app);
+void register_keygen(CLI::App& app);
 
 // Thrown by a subcommand to end with a one-line error and exit code 1.
 struct Failure {

@@ -63,6 +63,7 @@ void cluster_up(const UpArgs& a) {
     j["cluster"] = s.cluster;
     j["state"] = s.path;
     j["spec"] = s.effective_spec_path;
+    j["coordinator_key"] = testbed::coordinator_key_path(s);
     j["emulated"] = s.emulated;
     j["compute"] = s.compute;
     j["workers"] = nlohmann::ordered_json::array();
@@ -75,7 +76,8 @@ void cluster_up(const UpArgs& a) {
   }
   std::printf("testbed '%s' up: %d worker(s), %s, compute by %s\n", s.cluster.c_str(), workers,
               s.emulated ? "emulated network" : "loopback (no emulation)", s.compute.c_str());
-  std::printf("state: %s\nspec:  %s\n", s.path.c_str(), s.effective_spec_path.c_str());
+  std::printf("state: %s\nspec:  %s\nkey:   %s (coinfer run --key)\n", s.path.c_str(),
+              s.effective_spec_path.c_str(), testbed::coordinator_key_path(s).c_str());
 }
 
 struct DownArgs {

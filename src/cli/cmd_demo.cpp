@@ -136,6 +136,7 @@ void demo(const DemoArgs& a) {
   // 4. Stream frames: the fastest device alone, then the best plan.
   runtime::RunOptions ro;
   ro.model_spec = a.model;
+  ro.key = unwrap(net::read_secret_key(testbed::coordinator_key_path(st)));
   ro.frames = a.frames;
   ro.keep_outputs = true;
   std::vector<Row> rows;

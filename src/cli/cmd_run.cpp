@@ -1,6 +1,6 @@
 // coinfer run --model M --cluster C.json --plan P.json
 //             (--input X.npy --output Y.npy | --frames N [--rate R] [--in-flight K])
-//             [--json] [--trace T.json] [--timeout S]
+//             [--json] [--trace T.json] [--timeout S] (--key C.key | --insecure)
 // coinfer run --adaptive --model M --cluster C.json [--strategy S] [--profile P]
 //             (--frames N [--rate R] | --phases N@R,N@R,...) [--dead-after S] ...
 // Deploys the plan on the cluster's running workers and streams frames
@@ -22,7 +22,8 @@ namespace coinfer::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, cluster, plan, input, output, trace, advertise;
+  std::string model, cluster, plan, input, output, trace, advertise, key;
+  bool insecure = false;
   int frames = 0, in_flight = 0;
   double rate = 0, timeout = 30, hello_timeout = 5, deploy_timeout = 600;
   uint64_t seed = 1;
@@ -32,6 +33,16 @@ struct RunArgs {
   std::string strategy = "apico", profile, phases;
   double dead_after = 1.0, heartbeat = 0.2, min_dwell = 2.0, hysteresis = 0.15, drift = 0.5;
 };
+
+// --key FILE or --insecure, exactly one.
+void set_security(const RunArgs& a, runtime::RunOptions& o) {
+  if (a.insecure && !a.key.empty()) check(errorf("run: --insecure cannot go with --key"));
+  if (!a.insecure && a.key.empty())
+    check(errorf("run: give --key FILE (this coordinator's secret key, coinfer keygen) or "
+                 "--insecure to run without authentication"));
+  o.insecure = a.insecure;
+  if (!a.insecure) o.key = unwrap(net::read_secret_key(a.key));
+}
 
 // "200@5,400@20" -> {(200, 5), (400, 20)}
 std::vector<std::pair<int, double>> parse_phases(const std::string& text) {
@@ -62,6 +73,8 @@ void run_adaptive_cmd(const RunArgs& a) {
   cluster::ClusterSpec c = unwrap(cluster::load(a.cluster));
   runtime::AdaptiveOptions o;
   o.run.model_spec = a.model;
+  set_security(a, o.run);
+  if (a.insecure) std::fprintf(stderr, "%s\n", net::insecure_warning("coordinator (run)").c_str());
   o.run.frames = a.frames;
   o.run.rate = a.rate;
   o.run.in_flight = a.in_flight;
@@ -85,6 +98,7 @@ void run_adaptive_cmd(const RunArgs& a) {
   if (a.json) {
     nlohmann::json j = nlohmann::json::parse(sim::to_json(rep.run.result));
     j["mode"] = "measured-adaptive";
+    j["security"] = a.insecure ? "insecure: no authentication, no encryption" : "curve";
     j["failures"] = rep.run.failures;
     j["reruns"] = rep.reruns;
     nlohmann::json sw = nlohmann::json::array();
@@ -136,6 +150,7 @@ void run_cmd(const RunArgs& a) {
   }
   runtime::RunOptions o;
   o.model_spec = a.model;
+  set_security(a, o);
   if (one) {
     Tensor x = unwrap(read_npy(a.input));
     const Shape& want = g.input_shape();
@@ -163,6 +178,7 @@ void run_cmd(const RunArgs& a) {
     j["mode"] = "measured";
     j["deploy_s"] = rep.deploy_s;
     j["failures"] = rep.failures;
+    j["security"] = rep.insecure ? "insecure: no authentication, no encryption" : "curve";
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& w : rep.workers)
       workers.push_back({{"device", w.device},
@@ -211,6 +227,9 @@ void register_run(CLI::App& app) {
                   "host the workers reach this machine at (default: routed source address)");
   cmd->add_option("--trace", a->trace, "write a Chrome trace (Perfetto) of the run");
   cmd->add_flag("--json", a->json, "print one JSON object");
+  cmd->add_option("--key", a->key,
+                  "this coordinator's secret key file (workers must have its .pub authorised)");
+  cmd->add_flag("--insecure", a->insecure, "no authentication, no encryption (workers too)");
   cmd->add_flag("--verbose", a->verbose, "progress lines on stderr");
   cmd->add_flag("--adaptive", a->adaptive,
                 "plan by itself, re-plan live on worker loss / return, load and speed drift");

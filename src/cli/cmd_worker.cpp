@@ -1,5 +1,8 @@
-// coinfer worker --listen tcp://HOST:PORT [--threads N] [--slowdown K] [--name NAME] [--cache DIR]
-// A long-lived worker: control on PORT, bands on PORT+1 (docs/RUNTIME.md).
+// coinfer worker --listen tcp://HOST:PORT (--key W.key --authorized C.pub... | --insecure)
+//                [--threads N] [--slowdown K] [--name NAME] [--cache DIR]
+// A long-lived worker: control on PORT, bands on PORT+1 (docs/RUNTIME.md);
+// only coordinators whose public key is --authorized may use it
+// (docs/SECURITY.md).
 // SIGTERM / SIGINT or a Shutdown message stop it cleanly (exit code 0).
 #include <csignal>
 #include <cstdio>
@@ -12,7 +15,9 @@ namespace coinfer::cli {
 namespace {
 
 struct WorkerArgs {
-  std::string listen, name, cache, backend;
+  std::string listen, name, cache, backend, key;
+  std::vector<std::string> authorized;
+  bool insecure = false;
   int threads = 1;
   double slowdown = 1;
   bool quiet = false;
@@ -33,6 +38,18 @@ void worker(const WorkerArgs& a) {
   o.name = a.name;
   o.cache_dir = a.cache;
   o.quiet = a.quiet;
+  o.security.insecure = a.insecure;
+  if (a.insecure && (!a.key.empty() || !a.authorized.empty()))
+    check(errorf("worker: --insecure cannot go with --key or --authorized"));
+  if (!a.insecure) {
+    if (a.key.empty() || a.authorized.empty())
+      check(
+          errorf("worker: give --key FILE and at least one --authorized FILE (coinfer keygen), "
+                 "or --insecure to run without authentication"));
+    o.security.own = unwrap(net::read_secret_key(a.key));
+    for (const std::string& f : a.authorized)
+      o.security.authorized.push_back(unwrap(net::read_public_key(f)));
+  }
   auto w = unwrap(runtime::Worker::create(o));
   g_worker = w.get();
   struct sigaction sa {};
@@ -61,6 +78,11 @@ void register_worker(CLI::App& app) {
   cmd->add_option("--cache", a->cache, "weight cache directory (default ~/.cache/coinfer)");
   cmd->add_option("--backend", a->backend, "kernels: onednn, xnnpack or reference (default: the fastest)");
   cmd->add_flag("--quiet", a->quiet, "no log lines on stderr");
+  cmd->add_option("--key", a->key, "this worker's secret key file (coinfer keygen; mode 0600)");
+  cmd->add_option("--authorized", a->authorized,
+                  "public key file of a coordinator allowed to use this worker (repeatable)");
+  cmd->add_flag("--insecure", a->insecure,
+                "no authentication, no encryption: anyone who reaches the ports may use it");
   cmd->callback([a] { worker(*a); });
 }
 

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   register_simulate(app);
   register_plan(app);
   register_train(app);
+  register_keygen(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -110,6 +110,7 @@ std::string to_json(const ClusterSpec& c) {
     ojson o;
     o["name"] = d.name;
     if (!d.address.empty()) o["address"] = d.address;
+    if (!d.public_key.empty()) o["public_key"] = d.public_key;
     o["threads"] = d.threads;
     if (d.memory_bytes > 0) o["memory"] = written(d.memory_bytes, Quantity::Bytes);
     if (!d.profile.empty()) o["profile"] = d.profile;

@@ -23,6 +23,9 @@ struct PowerModel {
 struct Device {
   std::string name;     // unique; plans refer to devices by name
   std::string address;  // worker endpoint, e.g. "tcp://10.0.0.2:5555" (may be empty)
+  // The worker's CURVE public key (Z85, 40 characters; `coinfer keygen`);
+  // `coinfer run` needs it unless --insecure (docs/SECURITY.md).
+  std::string public_key;
   int threads = 1;
   double memory_bytes = 0;  // usable for weights + activations
   // Compute: a measured profile (path to `coinfer profile device` output) and

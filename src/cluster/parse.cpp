@@ -129,7 +129,8 @@ class Parser {
   // Every key of `obj` must be one of `allowed`.
   Status check_keys(const json& obj, const std::string& path,
                     std::initializer_list<const char*> allowed) const {
-    for (const auto& [key, value] : obj.items()) {
+    for (const auto& item : obj.items()) {
+      const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
       if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
         continue;
       std::string hint;
@@ -264,16 +265,30 @@ class Parser {
     return bad(path, v, "must be 'tcp://HOST:PORT' (port 1-65535) or 'ipc://PATH'");
   }
 
+  // A CURVE public key: 40 Z85 characters (0-9 a-z A-Z .-:+=^!/*?&<>()[]{}@%$#).
+  Status public_key(const json& v, const std::string& path, std::string* out) const {
+    RETURN_IF_ERROR(string(v, path, out));
+    static constexpr std::string_view kZ85 =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    if (out->size() != 40 ||
+        !std::all_of(out->begin(), out->end(), [](char c) { return kZ85.find(c) != kZ85.npos; }))
+      return bad(path, v, "must be a CURVE public key: 40 Z85 characters (coinfer keygen)");
+    return ok_status();
+  }
+
   Status device(const json& v, const std::string& path, Device* d) const {
     if (!v.is_object()) return bad(path, v, "must be an object");
-    RETURN_IF_ERROR(check_keys(
-        v, path, {"name", "address", "threads", "memory", "profile", "speed", "link", "power"}));
+    RETURN_IF_ERROR(check_keys(v, path,
+                               {"name", "address", "public_key", "threads", "memory", "profile",
+                                "speed", "link", "power"}));
     if (!v.contains("name")) return fail(sub(path, "name"), "missing (required)");
     RETURN_IF_ERROR(name(v["name"], sub(path, "name"), &d->name));
     if (d->name == kExternalSource)
       return bad(sub(path, "name"), v["name"], "is reserved for the source");
     if (v.contains("address"))
       RETURN_IF_ERROR(address(v["address"], sub(path, "address"), &d->address));
+    if (v.contains("public_key"))
+      RETURN_IF_ERROR(public_key(v["public_key"], sub(path, "public_key"), &d->public_key));
     if (v.contains("threads"))
       RETURN_IF_ERROR(integer(v["threads"], sub(path, "threads"), 1, kMaxThreads, &d->threads));
     if (v.contains("memory"))

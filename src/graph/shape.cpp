@@ -211,6 +211,11 @@ Result<Shape> infer_shape(const Graph& g, const Node& n) {
   return errorf("node '{}': unknown op kind {}", n.name, int(n.kind));
 }
 
+// Largest value a graph may compute, in elements (the ONNX importer's limit
+// for inputs and initializers): a hostile model must not get an 8 GiB+
+// activation past import, to fail (or be killed) only when it runs.
+constexpr int64_t kMaxValueElements = int64_t(1) << 31;
+
 Status infer_shapes(Graph& g) {
   if (g.nodes.empty() || g.nodes[0].kind != OpKind::Input)
     return errorf("graph '{}': first node must be the input", g.name);
@@ -218,6 +223,9 @@ Status infer_shapes(Graph& g) {
     if (i > 0 && g.nodes[i].kind == OpKind::Input)
       return errorf("graph '{}': node '{}': only one input is supported", g.name, g.nodes[i].name);
     ASSIGN_OR_RETURN(Shape s, infer_shape(g, g.nodes[i]));
+    if (s.elements() > kMaxValueElements)
+      return errorf("graph '{}': node '{}': output {} has {} elements: more than 2^31", g.name,
+                    g.nodes[i].name, s.str(), s.elements());
     g.nodes[i].out = s;
   }
   if (g.output < 0 || g.output >= int(g.nodes.size()))

@@ -1,8 +1,11 @@
 #include "net/transport.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstring>
 
 namespace coinfer::net {
 
@@ -34,6 +37,29 @@ const char* type_name(zmq::socket_type t) {
     case zmq::socket_type::pull: return "PULL";
     default: return "socket";
   }
+}
+
+std::string describe_handshake_event(uint16_t event, uint32_t value, bool server) {
+  switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      return fmt::format(
+          "the peer refused this node's key (ZAP status {}): it is not authorised "
+          "there",
+          value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        return "security mechanism mismatch: one side runs --insecure, the other CURVE";
+      if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+        return server ? "CURVE handshake failed: the client does not have this node's public key"
+                      : "CURVE handshake failed: the server's public key is not the one given";
+      return fmt::format("handshake protocol error 0x{:08x}", value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      return fmt::format(
+          "connection closed during the handshake ({}): a wrong server public key "
+          "or a peer that runs --insecure?",
+          std::strerror(int(value)));
+  }
+  return fmt::format("handshake event 0x{:04x}", event);
 }
 
 }  // namespace
@@ -108,6 +134,7 @@ Result<Socket> Socket::open(zmq::socket_type type, Mode mode, std::string_view e
     if (opts.immediate) s.sock_.set(zmq::sockopt::immediate, true);
     if (type == zmq::socket_type::router) s.sock_.set(zmq::sockopt::router_mandatory, true);
     s.send_timeout_ms_ = opts.send_timeout_ms;
+    RETURN_IF_ERROR(s.apply_security(opts));
     std::string text = ep.str();
     if (mode == Mode::Bind) {
       s.sock_.bind(text);
@@ -120,6 +147,76 @@ Result<Socket> Socket::open(zmq::socket_type type, Mode mode, std::string_view e
   } catch (const zmq::error_t& e) {
     return errorf("{} {} {}: {}", type_name(type), verb, endpoint, e.what());
   }
+}
+
+Status Socket::apply_security(const SocketOptions& opts) {
+  const bool server = opts.curve && opts.curve->authorized;
+  if (opts.curve) {
+    const Curve& c = *opts.curve;
+    RETURN_IF_ERROR(check_key("own public key", c.own.public_key));
+    RETURN_IF_ERROR(check_key("own secret key", c.own.secret_key));
+    if (server) {
+      sock_.set(zmq::sockopt::curve_server, true);
+      sock_.set(zmq::sockopt::zap_domain, c.authorized->domain());
+      authorized_ = c.authorized;
+    } else {
+      RETURN_IF_ERROR(check_key("server public key", c.server_key));
+      sock_.set(zmq::sockopt::curve_serverkey, c.server_key);
+      sock_.set(zmq::sockopt::curve_publickey, c.own.public_key);
+    }
+    sock_.set(zmq::sockopt::curve_secretkey, c.own.secret_key);
+    secure_ = true;
+  }
+  if (opts.monitor_handshakes) {
+    static std::atomic<uint64_t> next{0};
+    const std::string ep = fmt::format("inproc://coinfer-monitor-{}", next++);
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (!server) events |= ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(sock_.handle(), ep.c_str(), events) != 0)
+      return errorf("monitor {}: {}", ep, zmq_strerror(zmq_errno()));
+    monitor_.emplace(context(), zmq::socket_type::pair);
+    monitor_->set(zmq::sockopt::linger, 0);
+    monitor_->connect(ep);
+  }
+  return ok_status();
+}
+
+Status Socket::reconnect() {
+  try {
+    sock_.disconnect(endpoint_);
+    sock_.connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    return errorf("{} reconnect {}: {}", type_name(type_), endpoint_, e.what());
+  }
+  return ok_status();
+}
+
+void Socket::stop_monitor() {
+  if (!monitor_) return;
+  if (sock_.handle() != nullptr) zmq_socket_monitor(sock_.handle(), nullptr, 0);
+  monitor_.reset();
+}
+
+std::vector<HandshakeFailure> Socket::handshake_failures() {
+  std::vector<HandshakeFailure> out;
+  if (!monitor_) return out;
+  try {
+    for (;;) {
+      zmq::message_t ev, addr;
+      if (!monitor_->recv(ev, zmq::recv_flags::dontwait)) break;
+      if (ev.more()) (void)monitor_->recv(addr, zmq::recv_flags::dontwait);
+      if (ev.size() < 6) continue;
+      uint16_t event;
+      uint32_t value;
+      std::memcpy(&event, ev.data(), 2);  // libzmq writes these in host byte order
+      std::memcpy(&value, ev.data<uint8_t>() + 2, 4);
+      out.push_back({fmt::format("{} on {}: {}", type_name(type_), endpoint_,
+                                 describe_handshake_event(event, value, authorized_ != nullptr)),
+                     event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL});
+    }
+  } catch (const zmq::error_t&) {
+  }
+  return out;
 }
 
 Status Socket::send(Message msg) {
@@ -158,31 +255,39 @@ Status Socket::send_frames(const std::string* peer, Message msg) {
 
 Result<std::optional<Frames>> Socket::recv_frames(int timeout_ms) {
   if (timeout_ms < 0) return errorf("recv on {}: timeout {} ms: must be >= 0", endpoint_, timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   zmq_pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
-  int rc = zmq_poll(&item, 1, timeout_ms);
-  if (rc < 0) {
-    if (zmq_errno() == EINTR) return std::optional<Frames>();
-    return errorf("recv on {}: poll: {}", endpoint_, zmq_strerror(zmq_errno()));
-  }
-  if (rc == 0) return std::optional<Frames>();
   Frames frames;
   size_t parts = 0;
-  try {
-    // The parts of one message arrive together, so none of these waits.
-    for (;;) {
-      zmq::message_t m;
-      if (!sock_.recv(m, zmq::recv_flags::dontwait)) {
-        if (parts == 0) return std::optional<Frames>();
-        break;
-      }
-      ++parts;
-      bool more = m.more();
-      if (frames.size() < kMaxFrames) frames.push_back(std::move(m));
-      if (!more) break;
+  while (parts == 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int rc = zmq_poll(&item, 1, std::max<long>(0, long(left.count())));
+    if (rc < 0) {
+      if (zmq_errno() == EINTR) return std::optional<Frames>();
+      return errorf("recv on {}: poll: {}", endpoint_, zmq_strerror(zmq_errno()));
     }
-  } catch (const zmq::error_t& e) {
-    return errorf("recv on {}: {}", endpoint_, e.what());
+    if (rc == 0) return std::optional<Frames>();
+    try {
+      // The parts of one message arrive together, so none of these waits.
+      for (;;) {
+        zmq::message_t m;
+        if (!sock_.recv(m, zmq::recv_flags::dontwait)) break;  // none: a spurious POLLIN
+        ++parts;
+        bool more = m.more();
+        if (frames.size() < kMaxFrames) frames.push_back(std::move(m));
+        if (!more) break;
+      }
+    } catch (const zmq::error_t& e) {
+      return errorf("recv on {}: {}", endpoint_, e.what());
+    }
+    if (parts == 0 && std::chrono::steady_clock::now() >= deadline)
+      return std::optional<Frames>();
   }
+  // The ZAP handler made the client's key its user id (net/auth.cpp).
+  const char* uid =
+      authorized_ && !frames.empty() ? zmq_msg_gets(frames[0].handle(), "User-Id") : nullptr;
+  sender_key_ = uid ? uid : "";
   if (parts > kMaxFrames) {
     ++stats_.garbage;
     return errorf("recv on {}: message of {} frames: at most {}", endpoint_, parts, kMaxFrames);
@@ -238,26 +343,53 @@ SocketOptions control_options() {
   return o;
 }
 
-Result<Socket> bind_worker_control(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::router, Socket::Mode::Bind, endpoint, control_options());
+namespace {
+
+Result<Socket> open_with(zmq::socket_type type, Socket::Mode mode, std::string_view endpoint,
+                         SocketOptions o, std::optional<Curve> curve, bool monitor) {
+  o.curve = std::move(curve);
+  o.monitor_handshakes = monitor;
+  return Socket::open(type, mode, endpoint, o);
 }
 
-Result<Socket> bind_band_input(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options());
+}  // namespace
+
+Result<Socket> bind_worker_control(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::router, Socket::Mode::Bind, endpoint, control_options(),
+                   std::move(curve), true);
 }
 
-Result<Socket> connect_band_output(std::string_view endpoint) {
+Result<Socket> bind_band_input(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options(),
+                   std::move(curve), true);
+}
+
+Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curve> curve) {
   SocketOptions o = band_options();
   o.immediate = true;
-  return Socket::open(zmq::socket_type::push, Socket::Mode::Connect, endpoint, o);
+  return open_with(zmq::socket_type::push, Socket::Mode::Connect, endpoint, o, std::move(curve),
+                   true);
 }
 
-Result<Socket> connect_control(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::dealer, Socket::Mode::Connect, endpoint, control_options());
+Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::dealer, Socket::Mode::Connect, endpoint, control_options(),
+                   std::move(curve), true);
 }
 
-Result<Socket> bind_results(std::string_view endpoint) {
-  return Socket::open(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options());
+Result<Socket> bind_results(std::string_view endpoint, std::optional<Curve> curve) {
+  return open_with(zmq::socket_type::pull, Socket::Mode::Bind, endpoint, band_options(),
+                   std::move(curve), false);
+}
+
+std::optional<Curve> curve_server(const Security& security,
+                                  std::shared_ptr<AuthorizedKeys> authorized) {
+  if (security.insecure) return std::nullopt;
+  return Curve{security.own, "", std::move(authorized)};
+}
+
+std::optional<Curve> curve_client(const Security& security, const std::string& server_key) {
+  if (security.insecure) return std::nullopt;
+  return Curve{security.own, server_key, nullptr};
 }
 
 }  // namespace coinfer::net

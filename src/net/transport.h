@@ -22,17 +22,29 @@
 // the process lives, but does not flush them at exit. A process that must know
 // its last message arrived waits for an application-level reply.
 //
+// Security (docs/SECURITY.md): SocketOptions::curve makes a socket a CURVE
+// server (its AuthorizedKeys say which client keys may connect) or a CURVE
+// client (it must know the server's public key); without it the socket uses
+// ZeroMQ's NULL mechanism (--insecure). A handshake that fails (a refused key,
+// a wrong server key, one side insecure) never delivers a message: the
+// client's sends wait and its receives time out. With monitor_handshakes the
+// socket records why (handshake_failures()).
+//
 // A Socket, like a zmq socket, is used by one thread at a time.
 #pragma once
 
 #include <zmq.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
+#include "net/auth.h"
+#include "net/keys.h"
 #include "net/wire.h"
 
 namespace coinfer::net {
@@ -55,6 +67,15 @@ struct Endpoint {
 // anything else is an error naming the text and the accepted forms.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
+// CURVE settings of one socket: a server when `authorized` is set (it binds,
+// or at least accepts), else a client of the server whose public key is
+// `server_key`.
+struct Curve {
+  Keypair own;
+  std::string server_key;                      // client only
+  std::shared_ptr<AuthorizedKeys> authorized;  // server only
+};
+
 struct SocketOptions {
   int linger_ms = 200;                         // ZMQ_LINGER
   int64_t max_msg_bytes = int64_t(kMaxTensorBytes);  // ZMQ_MAXMSGSIZE, per frame
@@ -62,6 +83,10 @@ struct SocketOptions {
   int recv_hwm = 16;                           // ZMQ_RCVHWM, whole messages
   int send_timeout_ms = 10000;                 // ZMQ_SNDTIMEO: then the send is dropped
   bool immediate = false;                      // ZMQ_IMMEDIATE: queue only to connected peers
+  std::optional<Curve> curve;                  // empty: NULL mechanism (insecure)
+  // Record handshake failures (drain them with handshake_failures(), often:
+  // an undrained monitor queue of 1000 events stalls the socket's I/O).
+  bool monitor_handshakes = false;
 };
 
 struct SocketStats {
@@ -69,6 +94,15 @@ struct SocketStats {
   uint64_t received = 0;  // messages decoded
   uint64_t garbage = 0;   // messages received that failed to decode
   uint64_t dropped = 0;   // sends that timed out or had no route
+};
+
+// Why a connection's handshake failed. `definite`: the peer refused this
+// node's key or the security settings disagree (a retry fails the same way);
+// else the connection closed mid-handshake, which one side of a mismatch may
+// see first, or a transient fault.
+struct HandshakeFailure {
+  std::string text;  // "DEALER on tcp://...: security mechanism mismatch: ..."
+  bool definite = false;
 };
 
 // A message received on a ROUTER and the routing id of its sender.
@@ -84,6 +118,9 @@ class Socket {
   // Creates a socket of `type`, applies `opts`, binds or connects.
   static Result<Socket> open(zmq::socket_type type, Mode mode, std::string_view endpoint,
                              const SocketOptions& opts);
+  Socket(Socket&&) = default;
+  Socket& operator=(Socket&&) = delete;
+  ~Socket() { stop_monitor(); }
 
   // Not for ROUTER (use send_to). Pass the message with std::move to send its
   // payload without a copy.
@@ -102,16 +139,38 @@ class Socket {
   const std::string& endpoint() const { return endpoint_; }
   const SocketStats& stats() const { return stats_; }
   zmq::socket_t& raw() { return sock_; }
+  bool secure() const { return secure_; }
+  // CURVE server: the public key (Z85) of the client that sent the message
+  // last received, as its AuthorizedKeys admitted it; else empty.
+  const std::string& sender_key() const { return sender_key_; }
+
+  // The handshake failures seen since the last call, oldest first; empty
+  // without monitor_handshakes. A server reports protocol failures only
+  // (refused keys are logged by its AuthorizedKeys, with the client's address).
+  std::vector<HandshakeFailure> handshake_failures();
+  // Connects again to the endpoint given to connect (libzmq gives up on a
+  // connection whose handshake the peer refused; it retries other failures).
+  Status reconnect();
+  // Stops recording handshake failures (call it when nobody will drain them
+  // any more: libzmq's I/O thread blocks on a full monitor queue). The
+  // destructor does it first: events sent to a closed reader would block it
+  // for good.
+  void stop_monitor();
 
  private:
   Socket(zmq::socket_t s, zmq::socket_type type) : sock_(std::move(s)), type_(type) {}
+  Status apply_security(const SocketOptions& opts);
   Status send_frames(const std::string* peer, Message msg);
   Result<std::optional<Frames>> recv_frames(int timeout_ms);
 
   zmq::socket_t sock_;
+  std::optional<zmq::socket_t> monitor_;        // PAIR reading sock_'s handshake events
+  std::shared_ptr<AuthorizedKeys> authorized_;  // keeps the ZAP domain alive
+  bool secure_ = false;
   zmq::socket_type type_;
   std::string endpoint_;
   int send_timeout_ms_ = 0;
+  std::string sender_key_;
   SocketStats stats_;
 };
 
@@ -120,10 +179,23 @@ class Socket {
 SocketOptions band_options();
 SocketOptions control_options();
 
-Result<Socket> bind_worker_control(std::string_view endpoint);   // ROUTER, bind
-Result<Socket> bind_band_input(std::string_view endpoint);       // PULL, bind
-Result<Socket> connect_band_output(std::string_view endpoint);   // PUSH, connect, immediate
-Result<Socket> connect_control(std::string_view endpoint);       // DEALER, connect
-Result<Socket> bind_results(std::string_view endpoint);          // PULL, bind
+// `curve` as in SocketOptions (empty: insecure). All but bind_results monitor
+// their handshakes.
+//   bind_worker_control  ROUTER, bind        bind_band_input  PULL, bind
+//   connect_band_output  PUSH, connect, immediate
+//   connect_control      DEALER, connect     bind_results     PULL, bind
+Result<Socket> bind_worker_control(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> bind_band_input(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> connect_band_output(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> connect_control(std::string_view endpoint, std::optional<Curve> curve);
+Result<Socket> bind_results(std::string_view endpoint, std::optional<Curve> curve);
+
+// A CURVE server's settings: `security.own`, accepting `authorized` (null
+// when security.insecure).
+std::optional<Curve> curve_server(const Security& security,
+                                  std::shared_ptr<AuthorizedKeys> authorized);
+// A CURVE client's settings towards the server with public key `server_key`
+// (null when security.insecure).
+std::optional<Curve> curve_client(const Security& security, const std::string& server_key);
 
 }  // namespace coinfer::net

@@ -185,7 +185,7 @@ class Controller {
       // Someone did not answer or refused: find who, drop them, plan again.
       bool dropped = false;
       for (const Peer& peer : s.peers)
-        if (!answers(peer.address)) {
+        if (!answers(c_.devices[size_t(c_.find(peer.device))])) {
           alive_[size_t(c_.find(peer.device))] = false;
           dropped = true;
           log(fmt::format("worker '{}' does not answer: left out", peer.device));
@@ -256,8 +256,9 @@ class Controller {
       if (alive_[d]) continue;
       Probe& pr = probes_[d];
       if (!pr.sock) {
-        auto sock = net::connect_control(c_.devices[d].address);
+        auto sock = net::connect_control(c_.devices[d].address, client_for(c_.devices[d]));
         if (!sock.ok()) continue;
+        sock->stop_monitor();  // nobody drains its handshake events
         pr.sock.emplace(std::move(sock).value());
       }
       if (now >= pr.next_ns) {
@@ -421,10 +422,19 @@ class Controller {
     }
   }
 
-  // A fresh Hello to `address`, answered within the hello timeout?
-  bool answers(const std::string& address) const {
-    auto sock = net::connect_control(address);
+  // CURVE client settings towards device d's worker (none when insecure).
+  std::optional<net::Curve> client_for(const cluster::Device& d) const {
+    net::Security sec;
+    sec.insecure = o_.run.insecure;
+    sec.own = o_.run.key ? *o_.run.key : net::process_keypair();
+    return net::curve_client(sec, d.public_key);
+  }
+
+  // A fresh Hello to device d's worker, answered within the hello timeout?
+  bool answers(const cluster::Device& d) const {
+    auto sock = net::connect_control(d.address, client_for(d));
     if (!sock.ok()) return false;
+    sock->stop_monitor();
     if (!sock->send(net::Hello{net::kProtocolVersion, 0, "coordinator", 0, 0}).ok()) return false;
     const int64_t end = steady_now_ns() + int64_t(o_.run.hello_timeout_s * 1e9);
     while (steady_now_ns() < end) {

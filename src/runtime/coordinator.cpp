@@ -80,6 +80,13 @@ std::string local_address_towards(const std::string& host) {
 // Binds the results PULL(s) and sets each peer's results endpoint as it
 // reaches this process.
 Status bind_results(Session& s) {
+  std::shared_ptr<net::AuthorizedKeys> keys;  // the plan's workers may send results
+  if (!s.security.insecure) {
+    ASSIGN_OR_RETURN(keys,
+                     net::AuthorizedKeys::create(s.security.authorized, [](const std::string& l) {
+                       std::fprintf(stderr, "run: results socket: %s\n", l.c_str());
+                     }));
+  }
   std::map<std::string, std::string> bound;  // bind endpoint -> resolved endpoint
   for (Peer& p : s.peers) {
     ASSIGN_OR_RETURN(net::Endpoint ep, net::parse_endpoint(p.address));
@@ -94,7 +101,7 @@ Status bind_results(Session& s) {
     }
     auto it = bound.find(bind_at);
     if (it == bound.end()) {
-      auto sock = net::bind_results(bind_at);
+      auto sock = net::bind_results(bind_at, net::curve_server(s.security, keys));
       if (!sock.ok()) return errorf("results socket: {}", sock.error());
       it = bound.emplace(bind_at, sock->endpoint()).first;
       s.results.emplace_back(std::move(sock).value());
@@ -111,16 +118,28 @@ Status bind_results(Session& s) {
 
 Status hello(Session& s) {
   for (Peer& p : s.peers) {
-    auto ctl = net::connect_control(p.address);
+    auto ctl = net::connect_control(p.address, net::curve_client(s.security, p.public_key));
     if (!ctl.ok()) return errorf("{}: {}", who(p), ctl.error());
     p.ctl.emplace(std::move(ctl).value());
     RETURN_IF_ERROR(p.ctl->send(net::Hello{net::kProtocolVersion, 0, "coordinator", 0, 0}));
   }
   std::vector<bool> answered(s.peers.size(), false);
+  std::vector<std::string> closed(s.peers.size());  // the last indefinite handshake failure
   size_t left = s.peers.size();
   Status failure;
   const int64_t deadline = steady_now_ns() + int64_t(s.o.hello_timeout_s * 1e9);
   while (left > 0 && failure.ok() && steady_now_ns() < deadline) {
+    for (size_t i = 0; i < s.peers.size() && failure.ok(); ++i) {
+      // A definite failure is final: the worker does not accept this
+      // coordinator, or the security modes differ.
+      for (const net::HandshakeFailure& f : s.peers[i].ctl->handshake_failures()) {
+        if (answered[i]) break;
+        if (f.definite) failure = errorf("{}: cannot connect: {}", who(s.peers[i]), f.text);
+        if (f.definite) break;
+        closed[i] = f.text;
+      }
+    }
+    if (!failure.ok()) break;
     RETURN_IF_ERROR(poll_control(s, 50, [&](int i, net::Message& m) {
       Peer& p = s.peers[size_t(i)];
       if (auto* h = std::get_if<net::HelloReply>(&m)) {
@@ -141,10 +160,18 @@ Status hello(Session& s) {
     }));
   }
   RETURN_IF_ERROR(failure);
-  for (size_t i = 0; i < s.peers.size(); ++i)
+  for (size_t i = 0; i < s.peers.size(); ++i) {
+    if (!answered[i] && !closed[i].empty())
+      return errorf("{}: cannot connect within {:g} s: {}", who(s.peers[i]), s.o.hello_timeout_s,
+                    closed[i]);
     if (!answered[i])
-      return errorf("{}: no answer within {:g} s{}", who(s.peers[i]), s.o.hello_timeout_s,
-                    left > 1 ? fmt::format(" ({} workers did not answer)", left) : "");
+      return errorf("{}: no answer within {:g} s{} (is it running, {}?)", who(s.peers[i]),
+                    s.o.hello_timeout_s,
+                    left > 1 ? fmt::format(" ({} workers did not answer)", left) : "",
+                    s.security.insecure ? "also with --insecure"
+                                        : "with this coordinator's public key authorised");
+    s.peers[i].ctl->stop_monitor();  // connected: nobody drains it from now on
+  }
   return ok_status();
 }
 
@@ -193,6 +220,10 @@ Status deploy(Session& s) {
   DeploySpec ds;
   ds.plan = s.plan;
   for (const Peer& p : s.peers) ds.endpoints[p.device] = p.band_ep;
+  if (!s.security.insecure) {
+    for (const Peer& p : s.peers) ds.keys[p.device] = p.public_key;
+    ds.results_key = s.security.own.public_key;
+  }
   for (Peer& p : s.peers) {
     ds.results = p.results_ep;
     net::Deploy d{s.deployment_id, spec, s.model_hash, to_json(ds), p.device};
@@ -321,6 +352,10 @@ std::vector<std::string> check_plan(const plan::Plan& p, const graph::Graph& g,
 }
 
 Status open_session(Session& s) {
+  const RunOptions& o = s.o;
+  const cluster::ClusterSpec& c = s.cluster;
+  s.security.insecure = o.insecure;
+  s.security.own = o.key ? *o.key : net::process_keypair();
   s.blocks = graph::find_blocks(s.g);
   ASSIGN_OR_RETURN(s.routes, make_routes(s.plan, s.g, s.blocks));
   std::random_device rd;
@@ -330,8 +365,18 @@ Status open_session(Session& s) {
       if (s.peer_of.count(a.device)) continue;
       Peer peer;
       peer.device = a.device;
-      peer.address = s.cluster.devices[size_t(s.cluster.find(a.device))].address;
+      peer.address = c.devices[size_t(c.find(a.device))].address;
       ASSIGN_OR_RETURN(peer.band_ep, band_endpoint_for(peer.address));
+      if (!o.insecure) {
+        peer.public_key = c.devices[size_t(c.find(a.device))].public_key;
+        if (peer.public_key.empty())
+          return errorf(
+              "{}: no public_key in cluster '{}': the coordinator authenticates "
+              "workers by it (or run insecure)",
+              who(peer), c.name);
+        RETURN_IF_ERROR(net::check_key(who(peer) + ": public_key", peer.public_key));
+        s.security.authorized.push_back(peer.public_key);
+      }
       s.peer_of[a.device] = int(s.peers.size());
       s.peers.push_back(std::move(peer));
     }
@@ -378,7 +423,9 @@ Result<RunReport> run(const graph::Graph& g, const plan::Plan& p, const cluster:
   if (o.frame_timeout_s <= 0 || o.hello_timeout_s <= 0 || o.deploy_timeout_s <= 0)
     return errorf("timeouts must be > 0");
   Session s(g, p, c, o);
+  if (o.insecure) std::fprintf(stderr, "%s\n", net::insecure_warning("coordinator (run)").c_str());
   RunReport r;
+  r.insecure = o.insecure;
   const int64_t t_hello = steady_now_ns();
   RETURN_IF_ERROR(open_session(s));
   r.deploy_s = double(steady_now_ns() - t_hello) * 1e-9;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cluster/cluster.h"
+#include "net/keys.h"
 #include "plan/plan.h"
 #include "runtime/stats.h"
 #include "sim/simulator.h"
@@ -52,6 +53,13 @@ struct RunOptions {
   // the local address the kernel routes towards each worker.
   std::string advertise_host;
   bool verbose = false;         // progress lines on stderr
+  // Security (docs/SECURITY.md). CURVE by default: the coordinator
+  // authenticates each worker by its device's public_key in the cluster spec
+  // (required) and connects with `key` (empty: process_keypair(), the key the
+  // in-process workers of a LocalCluster accept). insecure: no
+  // authentication, no encryption, a warning on stderr and in the report.
+  bool insecure = false;
+  std::optional<net::Keypair> key;
 };
 
 struct WorkerReport {
@@ -67,6 +75,7 @@ struct RunReport {
   std::vector<WorkerReport> workers;  // one per device the plan uses, in plan order
   double deploy_s = 0;                // Hello to the last DeployReply
   uint64_t results_rejected = 0;      // Result bands that failed a check
+  bool insecure = false;              // ran without authentication (RunOptions::insecure)
 };
 
 // The plan's violations against the model and cluster (plan::validate), plus

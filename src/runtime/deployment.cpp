@@ -63,18 +63,52 @@ Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph:
       std::string target = p.route.stage == last_stage ? "" : routes.at(p.route.stage + 1, o.part).device;
       if (target == device || d->out_.count(target)) continue;  // a band to itself stays local
       std::string ep = target.empty() ? spec.results : "";
+      std::string key = target.empty() ? spec.results_key : "";
       if (!target.empty()) {
         auto it = spec.endpoints.find(target);
         if (it == spec.endpoints.end())
           return errorf("deploy spec: no band endpoint for device '{}'", target);
         ep = it->second;
+        auto k = spec.keys.find(target);
+        if (k != spec.keys.end()) key = k->second;
       }
-      ASSIGN_OR_RETURN(net::Socket s, net::connect_band_output(ep));
+      if (!opt.security.insecure && key.empty())
+        return errorf("deploy spec: no public key for {}: the coordinator runs --insecure?",
+                      target.empty() ? "the coordinator" : fmt::format("device '{}'", target));
+      ASSIGN_OR_RETURN(net::Socket s,
+                       net::connect_band_output(ep, net::curve_client(opt.security, key)));
       d->out_.emplace(target, std::move(s));
     }
   }
+  d->keys_ = spec.keys;
+  d->coordinator_key_ = spec.results_key;
+  if (auto k = spec.keys.find(device); k != spec.keys.end()) d->own_key_ = k->second;
   d->stats_.deployment_id = id;
   return d;
+}
+
+std::vector<std::string> Deployment::retry_refused_outputs(int64_t now_ns) {
+  constexpr int64_t kRetryNs = 100'000'000;
+  std::vector<std::string> lines;
+  for (auto& [dev, sock] : out_) {
+    for (const net::HandshakeFailure& f : sock.handshake_failures()) {
+      if (!f.definite || retry_at_.count(dev)) continue;
+      retry_at_[dev] = now_ns + kRetryNs;
+      const uint64_t n = ++refusals_[dev];
+      if (n <= 3 || n % 100 == 0)
+          lines.push_back(fmt::format("output to {}: {}; retrying in 100 ms (refusal {})",
+                                    dev.empty() ? "the coordinator" : "'" + dev + "'", f.text, n));
+    }
+  }
+  for (auto it = retry_at_.begin(); it != retry_at_.end();) {
+    if (it->second > now_ns) {
+      ++it;
+      continue;
+    }
+    if (Status st = out_.at(it->first).reconnect(); !st.ok()) lines.push_back(st.message());
+    it = retry_at_.erase(it);
+  }
+  return lines;
 }
 
 std::string Deployment::describe() const {
@@ -91,7 +125,8 @@ void Deployment::mark_done(Part& p, uint64_t frame) {
   if (p.done.size() > kDoneMemory) p.done.erase(p.done.begin());
 }
 
-Status Deployment::accept(net::Band band, int64_t now_ns, bool waited) {
+Status Deployment::accept(net::Band band, int64_t now_ns, const std::string& sender_key,
+                          bool waited) {
   auto fail = [&](std::string why) {
     ++stats_.bands_rejected;
     return errorf("band frame {} stage {} from part {}: {}", band.frame_id, band.stage, band.part,
@@ -108,6 +143,14 @@ Status Deployment::accept(net::Band band, int64_t now_ns, bool waited) {
   for (size_t q = 0; q < r.inputs.size(); ++q)
     if (uint32_t(r.inputs[q].part) == band.part) k = int(q);
   if (k < 0) return fail("that part supplies no rows to this one");
+  if (!keys_.empty()) {  // authenticated: the key must be that supplier's
+    const std::string& want_key =
+        r.stage == 0 ? coordinator_key_
+                     : keys_[routes_.at(r.stage - 1, r.inputs[size_t(k)].part).device];
+    if (sender_key != want_key)
+      return fail(fmt::format("sent with key '{}': that part's supplier has key '{}'", sender_key,
+                              want_key));
+  }
   const Tensor& t = band.tensor;
   if (!(t.shape == r.in_shape))
     return fail(fmt::format("shape {}: expected {}", t.shape.str(), r.in_shape.str()));
@@ -185,7 +228,7 @@ Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
       const std::string& target = routes_.at(r.stage + 1, o.part).device;
       auto it = out_.find(target);
       if (it == out_.end()) {
-        st = accept(std::move(b), steady_now_ns());  // the next part is on this device
+        st = accept(std::move(b), steady_now_ns(), own_key_);  // the next part is on this device
         if (st.ok()) continue;                        // local: no bytes on the wire
       } else {
         st = wait_writable(it->second, "'" + target + "'");
@@ -213,6 +256,7 @@ Status Deployment::wait_writable(net::Socket& s, const std::string& to) {
     if (rc < 0 && zmq_errno() != EINTR) return errorf("band to {}: poll: {}", to, zmq_strerror(zmq_errno()));
     if (opt_.interrupted && opt_.interrupted())
       return errorf("band to {}: abandoned for a control request", to);
+    (void)retry_refused_outputs(steady_now_ns());  // a peer refusing until it has its Deploy
     if (steady_now_ns() >= deadline)
       return errorf("band to {}: no room for {:g} s (peer gone or stuck)", to, opt_.send_timeout_s);
   }

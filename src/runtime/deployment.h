@@ -45,6 +45,9 @@ struct DeploymentOptions {
   // (e.g. a new Deploy that routes around a dead peer). Null: wait.
   std::function<bool()> interrupted;
   double send_timeout_s = 10;  // then the band is dropped
+  // The worker's security: its output sockets are CURVE clients of the next
+  // stage's workers and of the coordinator (keys from the DeploySpec).
+  net::Security security;
 };
 
 class Deployment {
@@ -57,10 +60,14 @@ class Deployment {
 
   uint64_t id() const { return id_; }
   // Checks a band against the routes (deployment, stage, sender, exact rows,
-  // shape, duplicates) and stores it. An error says why it was refused; the
-  // caller counts and logs it.
+  // shape, duplicates) and stores it. `sender_key`: the CURVE key the band
+  // came with (net::Socket::sender_key); unless the deployment is insecure it
+  // must be the key of the device that supplies that part (the coordinator's,
+  // results_key, for stage 0). An error says why it was refused; the caller
+  // counts and logs it.
   // `waited`: see ArrivalRecord.
-  Status accept(net::Band band, int64_t now_ns, bool waited = false);
+  Status accept(net::Band band, int64_t now_ns, const std::string& sender_key,
+                bool waited = false);
   size_t ready() const { return ready_.size(); }
   bool input_paused() const { return ready_.size() >= opt_.max_ready; }
 
@@ -71,6 +78,13 @@ class Deployment {
   // Runs the oldest ready frame and sends its outputs. Returns a failure to
   // report to the coordinator (the frame is lost; later frames still run).
   std::optional<TaskError> run_next();
+
+  // Output sockets whose peer refused this worker's key are connected again,
+  // 100 ms after the refusal: libzmq does not retry a refused handshake, and
+  // during a deployment a peer may refuse until it has read its own Deploy
+  // (which authorises this worker's key). Returns log lines (per output: the
+  // first 3 refusals, then every 100th).
+  std::vector<std::string> retry_refused_outputs(int64_t now_ns);
 
   WorkerStats& stats() { return stats_; }
   // "w1: s0 rows 0-56, s2 rows 0-1" for the log.
@@ -109,7 +123,11 @@ class Deployment {
   std::map<int, int> by_stage_;  // stage -> index in parts_
   std::deque<Ready> ready_;
   std::map<std::string, net::Socket> out_;  // device -> PUSH; "" = the coordinator
+  std::map<std::string, int64_t> retry_at_;  // device -> when to reconnect (refused)
+  std::map<std::string, uint64_t> refusals_;  // device -> refusals so far
   Routes routes_;
+  std::map<std::string, std::string> keys_;  // device -> public key (DeploySpec; empty: insecure)
+  std::string coordinator_key_, own_key_;
   WorkerStats stats_;
 };
 

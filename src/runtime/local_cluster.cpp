@@ -58,6 +58,12 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::start(const LocalClusterOpti
     w.quiet = o.quiet;
     w.models = models;
     w.memory_limit = o.memory_limit;
+    w.security.insecure = o.insecure;
+    if (!o.insecure) {
+      ASSIGN_OR_RETURN(w.security.own, net::generate_keypair());
+      w.security.authorized = {net::process_keypair().public_key};
+    }
+    lc->public_keys_.push_back(w.security.own.public_key);
     Result<std::unique_ptr<Worker>> created = errorf("not started");
     for (int attempt = 0; attempt < 20 && !created.ok(); ++attempt) {
       ASSIGN_OR_RETURN(int port, free_port_pair());
@@ -92,6 +98,7 @@ cluster::ClusterSpec LocalCluster::spec() const {
     cluster::Device d;
     d.name = o_.name_prefix + std::to_string(i);
     d.address = workers_[i]->control_endpoint();
+    d.public_key = public_keys_[i];
     d.threads = o_.threads;
     d.memory_bytes = mem > 0 ? mem : 8e9;
     d.speed = 1.0 / (i < o_.slowdown.size() ? o_.slowdown[i] : 1.0);

@@ -3,6 +3,11 @@
 // control, PORT+1 for bands). The workers are the real thing, talking real
 // ZeroMQ over loopback; only the process boundary is missing.
 //
+// Secure by default: every worker gets an ephemeral CURVE keypair (its
+// public key is in spec()) and accepts the coordinator key of this process
+// (net::process_keypair(), what runtime::run uses when RunOptions::key is
+// empty), so a coordinator in the same process just works.
+//
 //   ASSIGN_OR_RETURN(auto lc, LocalCluster::start({.workers = 4}));
 //   cluster::ClusterSpec c = lc->spec();     // devices w0..w3 with addresses
 //   ... runtime::run(graph, plan, c, opts) ...
@@ -30,6 +35,7 @@ struct LocalClusterOptions {
   // Workers share one in-memory model cache holding this many models, so a
   // test that deploys vgg16 several times builds it once (0 = no sharing).
   size_t shared_models = 2;
+  bool insecure = false;  // workers without authentication (warn on stderr)
 };
 
 class LocalCluster {
@@ -40,14 +46,15 @@ class LocalCluster {
 
   int size() const { return int(workers_.size()); }
   Worker& worker(int i) { return *workers_[size_t(i)]; }
-  // Devices named <prefix><i> at their control endpoints, 1 thread each,
-  // memory = this host's available memory, speed 1 / slowdown.
+  // Devices named <prefix><i> at their control endpoints with their public
+  // keys, 1 thread each, memory = this host's available memory, speed 1 / slowdown.
   cluster::ClusterSpec spec() const;
 
  private:
   LocalCluster() = default;
   LocalClusterOptions o_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::string> public_keys_;  // per worker (empty when insecure)
   std::vector<std::thread> threads_;
 };
 

@@ -42,6 +42,11 @@ std::string to_json(const DeploySpec& d) {
   j["endpoints"] = json::object();
   for (const auto& [dev, ep] : d.endpoints) j["endpoints"][dev] = ep;
   j["results"] = d.results;
+  if (!d.keys.empty()) {
+    j["keys"] = json::object();
+    for (const auto& [dev, key] : d.keys) j["keys"][dev] = key;
+    j["results_key"] = d.results_key;
+  }
   return j.dump();
 }
 
@@ -50,9 +55,11 @@ Result<DeploySpec> parse_deploy_spec(const std::string& json_text) {
   if (j.is_discarded()) return errorf("deploy spec: invalid JSON");
   if (!j.is_object()) return errorf("deploy spec: must be a JSON object");
   for (const auto& [k, v] : j.items())
-    if (k != "plan" && k != "endpoints" && k != "results")
-      return errorf("deploy spec: unknown key '{}' (expected plan, endpoints, results)",
-                    k.substr(0, 40));
+    if (k != "plan" && k != "endpoints" && k != "results" && k != "keys" && k != "results_key")
+      return errorf(
+          "deploy spec: unknown key '{}' (expected plan, endpoints, results, keys, "
+          "results_key)",
+          k.substr(0, 40));
   if (!j.contains("plan") || !j.contains("endpoints") || !j.contains("results"))
     return errorf("deploy spec: needs the keys plan, endpoints and results");
   DeploySpec d;
@@ -70,6 +77,24 @@ Result<DeploySpec> parse_deploy_spec(const std::string& json_text) {
   d.results = j["results"].get<std::string>();
   auto parsed = net::parse_endpoint(d.results);
   if (!parsed.ok()) return errorf("deploy spec: results: {}", parsed.error());
+  if (j.contains("keys") != j.contains("results_key"))
+    return errorf("deploy spec: keys and results_key go together");
+  if (j.contains("keys")) {
+    if (!j["keys"].is_object()) return errorf("deploy spec: keys: must be an object");
+    for (const auto& [dev, key] : j["keys"].items()) {
+      const std::string what = fmt::format("deploy spec: keys.{}", dev.substr(0, 40));
+      if (!d.endpoints.count(dev)) return errorf("{}: no such device in endpoints", what);
+      if (!key.is_string()) return errorf("{}: must be a string", what);
+      RETURN_IF_ERROR(net::check_key(what, key.get<std::string>()));
+      d.keys[dev] = key.get<std::string>();
+    }
+    if (d.keys.size() != d.endpoints.size())
+      return errorf("deploy spec: keys: {} keys for {} devices: every device needs one",
+                    d.keys.size(), d.endpoints.size());
+    if (!j["results_key"].is_string()) return errorf("deploy spec: results_key: must be a string");
+    d.results_key = j["results_key"].get<std::string>();
+    RETURN_IF_ERROR(net::check_key("deploy spec: results_key", d.results_key));
+  }
   return d;
 }
 

@@ -6,7 +6,9 @@
 // Deploy.plan_json carries a DeploySpec as JSON:
 //   {"plan": {...plan file...},
 //    "endpoints": {"w0": "tcp://10.0.0.2:5556", ...},   // band input of every plan device
-//    "results": "tcp://10.0.0.1:41234"}                // the coordinator's results PULL
+//    "results": "tcp://10.0.0.1:41234",               // the coordinator's results PULL
+//    "keys": {"w0": "<Z85 public key>", ...},          // CURVE key of every plan device
+//    "results_key": "<Z85 public key>"}                // the coordinator's (keys: secure only)
 //
 // Bands: the input of stage s (the output value of block first_block-1, or
 // the graph input for s = 0) travels as Band{stage = s, part = k}, where k is
@@ -34,6 +36,12 @@ struct DeploySpec {
   plan::Plan plan;
   std::map<std::string, std::string> endpoints;  // device -> band input endpoint
   std::string results;                            // coordinator's results endpoint
+  // CURVE public keys (empty when the coordinator runs --insecure): every
+  // device's, which its peers authenticate it by and accept its bands with,
+  // and the coordinator's, which the last stage authenticates the results
+  // socket by.
+  std::map<std::string, std::string> keys;
+  std::string results_key;
 };
 
 std::string to_json(const DeploySpec& d);

@@ -153,6 +153,7 @@ std::string to_table(const RunReport& rep) {
     out += "\n";
   }
   for (size_t i = 0; i < rep.failures.size() && i < 10; ++i) out += rep.failures[i] + "\n";
+  if (rep.insecure) out += net::insecure_warning("this run") + "\n";
   if (rep.failures.size() > 10) out += fmt::format("... and {} more failures\n", rep.failures.size() - 10);
   return out;
 }

@@ -21,6 +21,7 @@ struct Peer {
   std::string address;       // control endpoint (cluster spec)
   std::string band_ep;       // its band input
   std::string results_ep;    // where it sends Result bands (as it reaches us)
+  std::string public_key;    // CURVE key from the cluster spec (empty when insecure)
   std::optional<net::Socket> ctl;   // DEALER
   std::optional<net::Socket> band;  // PUSH, non-blocking, for stage-0 parts only
   net::HelloReply hello;
@@ -84,6 +85,7 @@ struct Session {
   uint64_t input_bytes = 0;             // stage-0 band payload bytes sent
   uint64_t results_rejected = 0;
   StreamControl* ctl = nullptr;         // adaptive runs; null = stream o.frames once
+  net::Security security;  // own key; authorized = the plan's workers
 
   Session(const graph::Graph& g_, const plan::Plan& p, const cluster::ClusterSpec& c,
           const RunOptions& opt)

@@ -116,6 +116,7 @@ class Streamer {
       net::SocketOptions opt = net::band_options();
       opt.immediate = true;
       opt.send_timeout_ms = 0;  // never block: a refused send is retried
+      opt.curve = net::curve_client(s_.security, p.public_key);
       auto sock = net::Socket::open(zmq::socket_type::push, net::Socket::Mode::Connect, p.band_ep, opt);
       if (!sock.ok()) return errorf("worker '{}' at {}: {}", p.device, p.address, sock.error());
       p.band.emplace(std::move(sock).value());
@@ -185,7 +186,7 @@ class Streamer {
           continue;
         }
         if (!*m) break;
-        on_result(**m);
+        on_result(**m, s_.results[i]->sender_key());
       }
     }
     for (size_t i = 0; i < s_.peers.size(); ++i) {
@@ -215,7 +216,7 @@ class Streamer {
     s_.log("result dropped: " + why);
   }
 
-  void on_result(net::Message& m) {
+  void on_result(net::Message& m, const std::string& sender_key) {
     auto* b = std::get_if<net::ResultBand>(&m);
     if (!b) return reject(fmt::format("unexpected {}", net::msg_type_name(net::type_of(m))));
     if (b->deployment_id != s_.deployment_id)
@@ -223,6 +224,10 @@ class Streamer {
     if (b->stage + 1 != s_.routes.stages.size() || b->part >= last_.size())
       return reject(fmt::format("frame {}: stage {} part {}: not a last-stage part", b->frame_id,
                                 b->stage, b->part));
+    const Peer& from = s_.peers[size_t(s_.peer_of.at(last_[b->part].device))];
+    if (!s_.security.insecure && sender_key != from.public_key)
+      return reject(fmt::format("frame {} part {}: sent with key '{}', not '{}''s", b->frame_id,
+                                b->part, sender_key, from.device));
     auto it = live_.find(b->frame_id);
     if (it == live_.end())
       return reject(fmt::format("frame {}: not in flight (late or unknown)", b->frame_id));

@@ -60,9 +60,29 @@ Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions opt) {
   ASSIGN_OR_RETURN(std::string band_ep, band_endpoint_for(opt.listen));
   if (opt.name.empty()) opt.name = opt.listen;
   if (opt.cache_dir.empty()) opt.cache_dir = default_cache_dir();
+  if (!opt.security.insecure && opt.security.authorized.empty())
+    return errorf(
+        "worker {}: no authorised coordinator key: nobody could deploy (give one, or "
+        "run insecure)",
+        opt.name);
   std::unique_ptr<Worker> w(new Worker(std::move(opt)));
-  ASSIGN_OR_RETURN(net::Socket control, net::bind_worker_control(w->opt_.listen));
-  ASSIGN_OR_RETURN(net::Socket bands, net::bind_band_input(band_ep));
+  const net::Security& sec = w->opt_.security;
+  if (!sec.insecure) {
+    // The ZAP handler calls these from its own thread: they copy what they print.
+    auto logger = [name = w->opt_.name, quiet = w->opt_.quiet](const char* socket) {
+      return [name, quiet, socket](const std::string& line) {
+        if (!quiet) std::fprintf(stderr, "worker %s: %s: %s\n", name.c_str(), socket, line.c_str());
+      };
+    };
+    ASSIGN_OR_RETURN(w->control_keys_,
+                     net::AuthorizedKeys::create(sec.authorized, logger("control")));
+    ASSIGN_OR_RETURN(w->band_keys_, net::AuthorizedKeys::create(sec.authorized, logger("bands")));
+  }
+  ASSIGN_OR_RETURN(
+      net::Socket control,
+      net::bind_worker_control(w->opt_.listen, net::curve_server(sec, w->control_keys_)));
+  ASSIGN_OR_RETURN(net::Socket bands,
+                   net::bind_band_input(band_ep, net::curve_server(sec, w->band_keys_)));
   w->control_ep_ = control.endpoint();
   w->band_ep_ = bands.endpoint();
   w->control_.emplace(std::move(control));
@@ -73,7 +93,11 @@ Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions opt) {
 Worker::~Worker() = default;
 
 WorkerCounters Worker::counters() const {
-  return {garbage_.load(), rejected_.load(), tasks_.load(), deploys_.load(), fetches_.load()};
+  uint64_t refused = handshakes_failed_.load();
+  for (const auto& k : {control_keys_, band_keys_})
+    if (k) refused += k->refused();
+  return {garbage_.load(), rejected_.load(), tasks_.load(),
+          deploys_.load(), fetches_.load(),  refused};
 }
 
 void Worker::log(const std::string& line) const {
@@ -87,6 +111,19 @@ void Worker::bad(const std::string& what) {
                     logged_ == kLogFirst ? " (further lines rate-limited)" : ""));
 }
 
+void Worker::check_handshakes() {
+  if (dep_)
+    for (const std::string& line : dep_->retry_refused_outputs(steady_now_ns())) log(line);
+  for (net::Socket* sock : {&*control_, &*bands_}) {
+    for (const net::HandshakeFailure& why : sock->handshake_failures()) {
+      const uint64_t n = ++handshakes_failed_;
+      if (n <= kLogFirst || n % kLogEvery == 0)
+        log(fmt::format("refused a client: {} (libzmq does not report its address for this){}",
+                        why.text, n == kLogFirst ? " (further lines rate-limited)" : ""));
+    }
+  }
+}
+
 void Worker::reply(const std::string& peer, net::Message m) {
   Status st = control_->send_to(peer, std::move(m));
   if (!st.ok()) log("reply lost: " + st.message());
@@ -94,14 +131,22 @@ void Worker::reply(const std::string& peer, net::Message m) {
 
 Status Worker::run() {
   set_timer_slack();
-  log(fmt::format("control {} bands {} backend {} threads {} slowdown {}", control_ep_, band_ep_,
-                  kernels::backend_name(opt_.backend), opt_.threads, opt_.slowdown));
+  log(fmt::format(
+      "control {} bands {} backend {} threads {} slowdown {} security {}", control_ep_, band_ep_,
+      kernels::backend_name(opt_.backend), opt_.threads, opt_.slowdown,
+      opt_.security.insecure
+          ? "NONE (insecure)"
+          : fmt::format("CURVE, key {}, {} authorised coordinator key(s)",
+                        opt_.security.own.public_key, opt_.security.authorized.size())));
+  if (opt_.security.insecure)  // loud even with --quiet
+    std::fprintf(stderr, "%s\n", net::insecure_warning("worker " + opt_.name).c_str());
   while (!stop_.load()) {
     while (!held_.empty() && !stop_.load()) {
       net::Routed r = std::move(held_.front());
       held_.pop_front();
       handle_control(std::move(r));
     }
+    check_handshakes();
     const bool read_bands = !dep_ || !dep_->input_paused();
     zmq_pollitem_t items[2] = {{control_->raw().handle(), 0, ZMQ_POLLIN, 0},
                                {bands_->raw().handle(), 0, ZMQ_POLLIN, 0}};
@@ -192,8 +237,8 @@ void Worker::handle_band(Result<std::optional<net::Message>> m, int64_t arrived_
     bad(fmt::format("band for deployment {}: nothing is deployed", band->deployment_id));
     return;
   }
-  Status st = arrived_ns > 0 ? dep_->accept(std::move(*band), arrived_ns, true)
-                             : dep_->accept(std::move(*band), steady_now_ns());
+  Status st = dep_->accept(std::move(*band), arrived_ns > 0 ? arrived_ns : steady_now_ns(),
+                           bands_->sender_key(), arrived_ns > 0);
   if (!st.ok()) {
     ++rejected_;
     bad(st.message());
@@ -273,6 +318,11 @@ void Worker::handle_deploy(const std::string& peer, net::Deploy d) {
   if (d.device_name.empty()) return fail("device_name: empty");
   auto spec = parse_deploy_spec(d.plan_json);
   if (!spec.ok()) return fail(spec.error());
+  if (band_keys_) {  // bands from the coordinators and this deployment's devices
+    std::vector<std::string> keys = opt_.security.authorized;
+    for (const auto& [dev, key] : spec->keys) keys.push_back(key);
+    if (Status st = band_keys_->set(keys); !st.ok()) return fail(st.message());
+  }
   const int64_t t0 = steady_now_ns();
   auto g = load_model(peer, d);
   if (!g.ok()) return fail(g.error());
@@ -281,6 +331,7 @@ void Worker::handle_deploy(const std::string& peer, net::Deploy d) {
   o.backend = opt_.backend;
   o.slowdown = opt_.slowdown;
   o.interrupted = [this] { return control_pending(); };
+  o.security = opt_.security;
   auto dep = Deployment::create(d.deployment_id, **g, *spec, d.device_name, o);
   if (!dep.ok()) return fail(dep.error());
   dep_ = std::move(dep).value();
@@ -325,6 +376,7 @@ Result<std::vector<uint8_t>> Worker::fetch_weights(const std::string& peer,
   reply(peer, net::WeightsRequest{hash});
   const int64_t deadline = steady_now_ns() + int64_t(opt_.fetch_timeout_s * 1e9);
   while (!stop_.load() && steady_now_ns() < deadline) {
+    check_handshakes();
     auto r = control_->recv_routed(kIdlePollMs);
     if (!r.ok()) {
       ++garbage_;

@@ -17,6 +17,15 @@
 // control request gets an Error or a failed DeployReply. The worker never
 // exits on bad input.
 //
+// Security (docs/SECURITY.md): both sockets are CURVE servers with the
+// worker's keypair. The control socket accepts only the coordinator keys in
+// WorkerOptions::security.authorized; the band socket accepts those plus the
+// keys of the devices in the current deployment (the DeploySpec's keys: the
+// worker trusts what an authorised coordinator distributes). Its output
+// sockets authenticate the next-stage workers and the coordinator by the same
+// keys. A refused client is counted and logged (one line: its address and
+// why). security.insecure turns all of this off, with a warning on stderr.
+//
 //   ASSIGN_OR_RETURN(auto w, Worker::create({.listen = "tcp://127.0.0.1:5555"}));
 //   std::thread t([&] { w->run(); });  ...  w->stop();  t.join();
 #pragma once
@@ -65,6 +74,9 @@ struct WorkerOptions {
   uint64_t memory_limit = 0;
   // Keep loaded models in memory for the next deployment (null: keep none).
   std::shared_ptr<ModelCache> models;
+  // Own keypair and the coordinators' public keys it accepts (at least one),
+  // or insecure.
+  net::Security security;
 };
 
 // Lifetime counters, readable from any thread (tests).
@@ -74,6 +86,7 @@ struct WorkerCounters {
   uint64_t tasks = 0;     // tasks run
   uint64_t deploys = 0;   // successful deployments
   uint64_t fetches = 0;   // weights received from a coordinator
+  uint64_t refused = 0;   // connections refused: keys not authorised, failed handshakes
 };
 
 class Worker {
@@ -111,16 +124,19 @@ class Worker {
   void handle_band(Result<std::optional<net::Message>> m, int64_t arrived_ns);
   void reply(const std::string& peer, net::Message m);
   void bad(const std::string& what);  // counts and logs (rate-limited)
+  void check_handshakes();            // logs and counts failed handshakes; retries refused outputs
   void log(const std::string& line) const;
 
   WorkerOptions opt_;
   std::optional<net::Socket> control_, bands_;
+  std::shared_ptr<net::AuthorizedKeys> control_keys_, band_keys_;  // null when insecure
   std::string control_ep_, band_ep_;
   std::unique_ptr<Deployment> dep_;
   std::deque<net::Routed> held_;  // control messages that arrived during a send
   std::string deployer_;  // routing id of the coordinator that deployed
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> garbage_{0}, rejected_{0}, tasks_{0}, deploys_{0}, fetches_{0};
+  std::atomic<uint64_t> garbage_{0}, rejected_{0}, tasks_{0}, deploys_{0}, fetches_{0},
+      handshakes_failed_{0};
   uint64_t logged_ = 0;
 };
 

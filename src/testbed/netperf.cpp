@@ -187,7 +187,7 @@ Status serve_netperf(const std::string& listen, const std::string& name,
 }
 
 Result<NetperfClient> NetperfClient::connect(const std::string& endpoint, int timeout_ms) {
-  ASSIGN_OR_RETURN(net::Socket s, net::connect_control(endpoint));
+  ASSIGN_OR_RETURN(net::Socket s, net::connect_control(endpoint, std::nullopt));
   NetperfClient c(std::move(s), endpoint);
   net::Hello h;
   h.node_name = "netperf-probe";

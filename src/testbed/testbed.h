@@ -27,19 +27,33 @@
 
 namespace coinfer::testbed {
 
+// Keys of a testbed (docs/SECURITY.md): `up` writes a fresh keypair per
+// device (<dir>/device-<i>.key/.pub) and one for the coordinator
+// (coordinator_key_path(state)); every worker accepts only the coordinator's
+// key, and the effective spec carries each device's public_key. So
+// `coinfer run --cluster <dir>/spec.json --key <dir>/coordinator.key` works.
+struct WorkerKeys {
+  std::string key;         // the worker's secret key file
+  std::string authorized;  // the coordinator's public key file
+};
+std::string coordinator_key_path(const State& s);
+
 // The command line that starts device `d`'s worker listening on `listen`
 // (tcp://IP:PORT; it also binds PORT+1). slowdown: the duty-cycle factor K
 // (>= 1), or 0 for none.
 using WorkerCommand = std::function<std::vector<std::string>(
-    const std::string& bin, const cluster::Device& d, const std::string& listen, double slowdown)>;
+    const std::string& bin, const cluster::Device& d, const std::string& listen, double slowdown,
+    const WorkerKeys& keys)>;
 
-// `BIN worker --listen L --threads T --name NAME [--slowdown K]`.
+// `BIN worker --listen L --threads T --name NAME --key K --authorized C [--slowdown K]`.
 std::vector<std::string> coinfer_worker_command(const std::string& bin, const cluster::Device& d,
-                                                const std::string& listen, double slowdown);
+                                                const std::string& listen, double slowdown,
+                                                const WorkerKeys& keys);
 // A stand-in that only listens: `BIN cluster netperf --listen L --name NAME`
 // (for testing the plumbing without a worker).
 std::vector<std::string> stand_in_worker_command(const std::string& bin, const cluster::Device& d,
-                                                 const std::string& listen, double slowdown);
+                                                 const std::string& listen, double slowdown,
+                                                 const WorkerKeys& keys);
 
 inline constexpr int kNetperfPortOffset = 2;  // responder port = worker control port + 2
 

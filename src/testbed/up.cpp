@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "net/keys.h"
 #include "net/transport.h"
 #include "testbed/cgroup.h"
 #include "testbed/exec.h"
@@ -253,8 +254,23 @@ class Builder {
     return save();
   }
 
+  // Writes a fresh keypair as NAME.key / NAME.pub; returns the public key.
+  static Result<std::string> make_keypair(const std::string& name) {
+    ASSIGN_OR_RETURN(net::Keypair k, net::generate_keypair());
+    RETURN_IF_ERROR(net::write_keypair(name, k));
+    return k.public_key;
+  }
+
   Status start_processes(int n) {
+    std::string coord = coordinator_key_path(s_);
+    coord.resize(coord.size() - 4);  // without ".key"
+    ASSIGN_OR_RETURN(std::string coord_pub, make_keypair(coord));
+    say(fmt::format("  coordinator key {}.key (public {})", coord, coord_pub));
     for (int i = 0; i < n; ++i) {
+      const std::string name = fmt::format("{}/device-{}", s_.dir, i);
+      ASSIGN_OR_RETURN(std::string pub, make_keypair(name));
+      public_keys_.push_back(pub);
+      const WorkerKeys keys{name + ".key", coord + ".pub"};
       const cluster::Device& d = spec_.devices[size_t(i)];
       const std::string listen = fmt::format("tcp://{}:{}", ips_[size_t(i)], ports_[size_t(i)]);
       const double k = s_.compute == "slowdown" ? slowdown_for(d) : 0;
@@ -264,7 +280,8 @@ class Builder {
                         "slower than specified",
                         d.name, fmt_num(d.speed), d.threads));
       RETURN_IF_ERROR(check_cancel());
-      RETURN_IF_ERROR(spawn(i, "worker", o_.worker_command(bin_, d, listen, k), listen, true));
+      RETURN_IF_ERROR(
+          spawn(i, "worker", o_.worker_command(bin_, d, listen, k, keys), listen, true));
       const pid_t worker = s_.processes.back().pid;
       if (o_.netperf) {
         const std::string np =
@@ -306,6 +323,7 @@ class Builder {
     for (size_t i = 0; i < eff.devices.size(); ++i) {
       cluster::Device& d = eff.devices[i];
       d.address = fmt::format("tcp://{}:{}", ips_[i], ports_[i]);
+      d.public_key = public_keys_[i];
       std::error_code ec;  // the spec moves to another directory: profiles by absolute path
       if (!d.profile.empty()) d.profile = fs::absolute(d.profile, ec).lexically_normal().string();
     }
@@ -327,20 +345,28 @@ class Builder {
   bool saved_ = false;
   std::vector<std::string> ips_;
   std::vector<int> ports_;
+  std::vector<std::string> public_keys_;  // per device
 };
 
 }  // namespace
 
+std::string coordinator_key_path(const State& s) {
+  return s.dir + "/coordinator.key";
+}
+
 std::vector<std::string> coinfer_worker_command(const std::string& bin, const cluster::Device& d,
-                                                const std::string& listen, double slowdown) {
+                                                const std::string& listen, double slowdown,
+                                                const WorkerKeys& keys) {
   std::vector<std::string> argv = {
-      bin, "worker", "--listen", listen, "--threads", std::to_string(d.threads), "--name", d.name};
+      bin,      "worker", "--listen", listen,   "--threads",    std::to_string(d.threads),
+      "--name", d.name,   "--key",    keys.key, "--authorized", keys.authorized};
   if (slowdown > 0) argv.insert(argv.end(), {"--slowdown", fmt_num(slowdown)});
   return argv;
 }
 
 std::vector<std::string> stand_in_worker_command(const std::string& bin, const cluster::Device& d,
-                                                 const std::string& listen, double) {
+                                                 const std::string& listen, double,
+                                                 const WorkerKeys&) {
   return {bin, "cluster", "netperf", "--listen", listen, "--name", d.name};
 }
 
