@@ -24,7 +24,7 @@ $BIN profile device --model zoo:$MODEL -o "$TMP/profile.json" --points 5 --repea
 $BIN cluster up --spec examples/clusters/local-4.json --state "$TMP/state.json" --no-netperf >/dev/null 2>&1
 LIVE="$TMP/state.json.d/spec.json"
 for s in apico pico aofl; do
-  extra=""; [ $s != apico ] && extra="--drift 100"
+  extra=""; [ $s != apico ] && extra="--drift 100 --link-drop 1e6"
   $BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
     --strategy $s --phases "$PHASES" --json --timeout 120 $extra > "$TMP/$s.json" 2> "$TMP/$s.err" || true
 done

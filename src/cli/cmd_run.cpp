@@ -31,7 +31,7 @@ struct RunArgs {
   // --adaptive
   bool adaptive = false;
   std::string strategy = "apico", profile, phases;
-  double dead_after = 1.0, heartbeat = 0.2, min_dwell = 2.0, hysteresis = 0.15, drift = 0.5;
+  double dead_after = 1.0, heartbeat = 0.2, min_dwell = 2.0, hysteresis = 0.15, drift = 1.0, link_drop = 4.0;
 };
 
 // --key FILE or --insecure, exactly one.
@@ -94,6 +94,7 @@ void run_adaptive_cmd(const RunArgs& a) {
   o.min_dwell_s = a.min_dwell;
   o.hysteresis = a.hysteresis;
   o.drift = a.drift;
+  o.link_drop = a.link_drop;
   runtime::AdaptiveReport rep = unwrap(runtime::run_adaptive(g, c, o));
   if (a.json) {
     nlohmann::json j = nlohmann::json::parse(sim::to_json(rep.run.result));
@@ -244,8 +245,12 @@ void register_run(CLI::App& app) {
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--hysteresis", a->hysteresis, "--adaptive: the other mode must be this much better")
       ->check(CLI::Range(0.0, 0.99));
-  cmd->add_option("--drift", a->drift, "--adaptive: relative speed error that triggers re-planning")
+  cmd->add_option("--drift", a->drift,
+                  "--adaptive: a device speed moving by a factor 1 + this re-plans (default 1)")
       ->check(CLI::Range(0.01, 100.0));
+  cmd->add_option("--link-drop", a->link_drop,
+                  "--adaptive: a link rate falling this many times re-plans (default 4)")
+      ->check(CLI::Range(1.01, 1e6));
   cmd->callback([a] { run_cmd(*a); });
 }
 

@@ -106,6 +106,8 @@ class Controller {
       return errorf("adaptive: dead-after {:g} s must exceed the heartbeat period {:g} s",
                     o_.dead_after_s, o_.heartbeat_s);
     if (o_.max_attempts < 1) return errorf("adaptive: max attempts {}: must be >= 1", o_.max_attempts);
+    if (!(o_.drift > 0) || !(o_.link_drop > 1))
+      return errorf("adaptive: drift {:g} must be > 0 and link drop {:g} > 1", o_.drift, o_.link_drop);
     for (const auto& [frames, rate] : o_.phases)
       if (frames < 1 || !(rate > 0))
         return errorf("adaptive: phase {} frames at {:g}/s: needs frames >= 1 and a rate > 0",
@@ -300,7 +302,7 @@ class Controller {
   // (median over devices); the ratio of each stats window (since the
   // previous answer) against the first window of this deployment is the
   // drift: the moving average (0.3 per window of >= 8 tasks) three windows
-  // in a row off by more than `drift` corrects the device's speed by it.
+  // in a row off by a factor beyond 1 + `drift` corrects the device's speed.
   // Model error (the profile is off for some blocks) is in the baseline, so
   // only a change of speed triggers. Links: see link_samples.
   void on_control(int i, net::Message& m) {
@@ -337,7 +339,7 @@ class Controller {
       return;
     }
     const double rel = sp.smooth / sp.baseline;
-    sp.off = std::fabs(rel - 1) > o_.drift ? sp.off + 1 : 0;
+    sp.off = rel > 1 + o_.drift || rel < 1 / (1 + o_.drift) ? sp.off + 1 : 0;
     if (sp.off >= 3 && drift_reason_.empty()) {
       scale_[size_t(c_.find(p.device))] /= rel;
       drift_reason_ = fmt::format("device '{}' now runs at {:.2f}x its speed earlier in this plan",
@@ -368,9 +370,10 @@ class Controller {
   // is a sample of the rate into the receiving device (too high when the
   // band left before its task's last send, too low when it queued). The
   // median of a window of at least 5 bands of >= 32 KB estimates the link.
-  // Three windows in a row below (1 - drift) x both the plan's first window
-  // and the link the cost model assumes set the device's link to the 90th
-  // percentile of the last window and re-plan.
+  // Three windows in a row `link_drop` times below both the plan's first
+  // window and the link the cost model assumes set the device's link to the
+  // 90th percentile of the last window and re-plan. (The samples scatter by
+  // 2-4x at 1 Gbps on loopback, hence a large factor.)
   void link_samples(const std::string& dev) {
     const WorkerStats& rs = latest_[dev];
     const Peer& rp = session_->peers[size_t(session_->peer_of.at(dev))];
@@ -411,7 +414,7 @@ class Controller {
     }
     const cluster::Device& dv = session_->cluster.devices[size_t(session_->cluster.find(dev))];
     const double model = dv.link_bps > 0 ? dv.link_bps : session_->cluster.default_bandwidth_bps;
-    const double limit = (1 - o_.drift) * std::min(lk.baseline, model);
+    const double limit = std::min(lk.baseline, model) / o_.link_drop;
     lk.off = best < limit ? lk.off + 1 : 0;
     if (lk.off >= 3 && drift_reason_.empty()) {
       // The new link: the 90th percentile (queueing only lowers samples).

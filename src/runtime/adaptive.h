@@ -7,11 +7,11 @@
 //   - the arrival rate makes the other mode better (strategy "apico": PICO's
 //     pipeline vs the one-stage aofl plan by M/D/1 response time, with
 //     hysteresis);
-//   - a device's measured task times drift by more than `drift` from what
+//   - a device's measured task times move by a factor 1 + `drift` from what
 //     they were earlier in the plan: its speed estimate is corrected;
 //   - the measured rate into a device (transfer times of bands its worker
-//     was waiting for) falls by more than `drift` below what it was earlier
-//     in the plan: its access link in the cost model is set to the estimate.
+//     was waiting for) falls `link_drop` times below what it was earlier in
+//     the plan: its access link in the cost model is set to the estimate.
 // Load and drift switches wait min_dwell_s after the last switch; failures
 // and rejoins do not wait. A switch happens at a frame boundary: the current
 // deployment issues no more frames, its frames in flight finish on it, then
@@ -47,7 +47,12 @@ struct AdaptiveOptions {
   double probe_s = 0.5;            // lost workers are asked to Hello this often
   double min_dwell_s = 2.0;        // between load / drift switches
   double hysteresis = 0.15;        // the other mode must be this much better
-  double drift = 0.5;              // relative change of a device's speed that triggers re-planning
+  // A device's speed moving by this factor - 1 (up or down: 1 = halved or
+  // doubled) triggers re-planning.
+  double drift = 1.0;
+  // The measured rate into a device falling this many times below the link
+  // it had (and the model's) triggers re-planning.
+  double link_drop = 4.0;
   double stats_s = 1.0;            // worker stats fetched this often (drift)
   double rate_window_s = 2.0;      // arrival rate: frames arrived in this window
   int max_attempts = 3;            // runs of one frame before it fails
