@@ -156,7 +156,11 @@ class Controller {
     ASSIGN_OR_RETURN(one_stage_, planners::make_plan("aofl", cm, o_.planner));
     est_pipe_ = planners::estimate(cm, pipeline_);
     est_one_ = planners::estimate(cm, one_stage_);
-    mode_ = preferred(arrival_rate(), why);
+    // The first mode by the model; then a mode changes only when the
+    // measured rule asked for it (mode_switch), other re-plans keep it.
+    if (!chosen_) mode_ = preferred(arrival_rate(), why);
+    if (flip_mode_) mode_ = mode_ == Mode::Pipeline ? Mode::OneStage : Mode::Pipeline;
+    flip_mode_ = false;
     chosen_ = true;
     return mode_ == Mode::Pipeline ? pipeline_ : one_stage_;
   }
@@ -171,6 +175,76 @@ class Controller {
       *why = fmt::format("load {:.2f}/s: M/D/1 response pipeline {}, one-stage {}", rate,
                          fmt_s(m.pipeline_s), fmt_s(m.one_stage_s));
     return m.pipeline ? Mode::Pipeline : Mode::OneStage;
+  }
+
+  // This deployment's recent figures: the mean response (arrival -> done)
+  // of its last kMinResponses completed frames, completions in the last rate
+  // window per second, and the backlog (frames arrived, not done).
+  struct Recent {
+    double response_s = 0;
+    int responses = 0;
+    double done_per_s = 0;
+    int backlog = 0;
+  };
+  Recent recent(int64_t now) const {
+    Recent r;
+    const int64_t lo = std::max(epoch_start_ns_, now - int64_t(o_.rate_window_s * 1e9));
+    std::vector<int64_t> latest;  // done_ns of completions on this deployment
+    int in_window = 0;
+    for (size_t f = 0; f < ctl_.frames.size(); ++f) {
+      const FrameRecord& fr = ctl_.frames[f];
+      if (fr.done) {
+        if (fr.done_ns >= epoch_start_ns_) latest.push_back(fr.done_ns);
+        if (fr.done_ns >= lo) ++in_window;
+      } else if (!fr.failed && (ctl_.arrival_s.empty() || ctl_.arrival_s[f] <= now_s())) {
+        ++r.backlog;
+      }
+    }
+    if (now > lo) r.done_per_s = in_window / (double(now - lo) * 1e-9);
+    std::sort(latest.begin(), latest.end());
+    double sum = 0;
+    for (size_t i = latest.size() > size_t(kMinResponses) ? latest.size() - kMinResponses : 0;
+         i < latest.size(); ++i)
+      for (const FrameRecord& fr : ctl_.frames)
+        if (fr.done && fr.done_ns == latest[i]) {
+          sum += double(fr.done_ns - fr.issued_ns) * 1e-9;
+          ++r.responses;
+          break;
+        }
+    if (r.responses) r.response_s = sum / r.responses;
+    return r;
+  }
+
+  // The mode rule on measurements. Saturated (more arrive than complete and
+  // a backlog builds): switch if the other mode's period, in the model's
+  // ratio to this one's, promises more capacity than measured here. Else:
+  // this mode's measured response against the other's model figure times
+  // its measured / model ratio from when it last ran unsaturated (time
+  // scale only if it never did); the other must win by the hysteresis.
+  bool mode_switch(double rate, int64_t now, std::string* why) {
+    const Recent r = recent(now);
+    if (r.responses < kMinResponses) return false;
+    const planners::Estimate& ce = mode_ == Mode::Pipeline ? est_pipe_ : est_one_;
+    const planners::Estimate& oe = mode_ == Mode::Pipeline ? est_one_ : est_pipe_;
+    const char* other_name = mode_ == Mode::Pipeline ? "one-stage plan" : "pipeline";
+    const int k = int(session_->routes.stages.size()) + 1;
+    const bool saturated = r.backlog > 2 * k && std::isfinite(rate) && r.done_per_s < 0.9 * rate;
+    if (saturated) {
+      const double other_cap = r.done_per_s * ce.period_s / std::max(1e-12, oe.period_s);
+      *why = fmt::format("load {:.2f}/s: {} frames waiting, {:.2f}/s completing; the {} should "
+                         "complete {:.2f}/s", rate, r.backlog, r.done_per_s, other_name, other_cap);
+      return other_cap > r.done_per_s * (1 + o_.hysteresis);
+    }
+    ModeChoice model = choose_mode(est_pipe_, est_one_, rate, time_scale_, std::nullopt, 0);
+    const double cur_model = mode_ == Mode::Pipeline ? model.pipeline_s : model.one_stage_s;
+    const double other_model = mode_ == Mode::Pipeline ? model.one_stage_s : model.pipeline_s;
+    const int ci = mode_ == Mode::Pipeline ? 0 : 1;
+    if (std::isfinite(cur_model) && cur_model > 0) correction_[ci] = r.response_s / cur_model;
+    const double other = other_model * (correction_[1 - ci] > 0 ? correction_[1 - ci] : 1);
+    auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
+    *why = fmt::format("load {:.2f}/s: measured response {} vs {} expected of the {}", rate,
+                       fmt_s(r.response_s), fmt_s(other), other_name);
+    return other < r.response_s * (1 - o_.hysteresis);
   }
 
   // One deployment: plan, deploy, stream until done or a switch, tear down.
@@ -282,9 +356,13 @@ class Controller {
         double(now - epoch_start_ns_) * 1e-9 < o_.min_dwell_s)
       return false;
     if (!drift_reason_.empty()) return stop(drift_reason_);
-    if (o_.strategy == "apico") {
+    if (o_.strategy == "apico" && now >= next_mode_check_ns_) {
+      next_mode_check_ns_ = now + 250'000'000;
       std::string why;
-      if (preferred(arrival_rate(), &why) != mode_) return stop(why);
+      if (mode_switch(arrival_rate(), now, &why)) {
+        flip_mode_ = true;
+        return stop(why);
+      }
     }
     return false;
   }
@@ -504,6 +582,10 @@ class Controller {
   std::string next_reason_, drift_reason_;
   bool stop_now_ = false;
   bool chosen_ = false;  // a mode has been picked (hysteresis applies from then on)
+  bool flip_mode_ = false;  // the next plan takes the other mode
+  double correction_[2] = {0, 0};  // measured / model response: pipeline, one-stage
+  int64_t next_mode_check_ns_ = 0;
+  static constexpr int kMinResponses = 10;  // responses in the window to judge a mode
 };
 
 }  // namespace

@@ -77,6 +77,10 @@ class Streamer {
         } else if (int(live_.size()) >= k) {
           break;
         }
+        // Adaptive runs admit at most k frames at once at any rate: a backlog
+        // waits here (its latency still counts from arrival), so a switch
+        // moves it to the next plan instead of draining it through this one.
+        if (ctl && int(live_.size()) >= k) break;
         queue.pop_front();
         issue(f, due);
       }
