@@ -178,7 +178,8 @@ class Controller {
   }
 
   // This deployment's recent figures: the mean response (arrival -> done)
-  // of its last kMinResponses completed frames, completions in the last rate
+  // of the last kMinResponses completed frames that arrived during it,
+  // completions in the last rate
   // window per second, and the backlog (frames arrived, not done).
   struct Recent {
     double response_s = 0;
@@ -194,7 +195,9 @@ class Controller {
     for (size_t f = 0; f < ctl_.frames.size(); ++f) {
       const FrameRecord& fr = ctl_.frames[f];
       if (fr.done) {
-        if (fr.done_ns >= epoch_start_ns_) latest.push_back(fr.done_ns);
+        // Responses of frames that arrived during this plan: a backlog
+        // inherited from the previous one says nothing about this one.
+        if (fr.issued_ns >= epoch_start_ns_) latest.push_back(fr.done_ns);
         if (fr.done_ns >= lo) ++in_window;
       } else if (!fr.failed && (ctl_.arrival_s.empty() || ctl_.arrival_s[f] <= now_s())) {
         ++r.backlog;
@@ -217,10 +220,12 @@ class Controller {
 
   // The mode rule on measurements. Saturated (more arrive than complete and
   // a backlog builds): switch if the other mode's period, in the model's
-  // ratio to this one's, promises more capacity than measured here. Else:
+  // ratio to this one's, promises more capacity than measured here. While a
+  // backlog drains, nothing else is judged. Else:
   // this mode's measured response against the other's model figure times
   // its measured / model ratio from when it last ran unsaturated (time
-  // scale only if it never did); the other must win by the hysteresis.
+  // scale only if it never did), unless the other saturated below this rate
+  // before; the other must win by the hysteresis.
   bool mode_switch(double rate, int64_t now, std::string* why) {
     const Recent r = recent(now);
     if (r.responses < kMinResponses) return false;
@@ -233,14 +238,18 @@ class Controller {
       const double other_cap = r.done_per_s * ce.period_s / std::max(1e-12, oe.period_s);
       *why = fmt::format("load {:.2f}/s: {} frames waiting, {:.2f}/s completing; the {} should "
                          "complete {:.2f}/s", rate, r.backlog, r.done_per_s, other_name, other_cap);
+      capacity_[mode_ == Mode::Pipeline ? 0 : 1] = r.done_per_s;  // what saturated it
       return other_cap > r.done_per_s * (1 + o_.hysteresis);
     }
+    if (r.backlog > 2 * k) return false;  // draining a backlog: responses are queueing, not service
     ModeChoice model = choose_mode(est_pipe_, est_one_, rate, time_scale_, std::nullopt, 0);
     const double cur_model = mode_ == Mode::Pipeline ? model.pipeline_s : model.one_stage_s;
     const double other_model = mode_ == Mode::Pipeline ? model.one_stage_s : model.pipeline_s;
     const int ci = mode_ == Mode::Pipeline ? 0 : 1;
     if (std::isfinite(cur_model) && cur_model > 0) correction_[ci] = r.response_s / cur_model;
     const double other = other_model * (correction_[1 - ci] > 0 ? correction_[1 - ci] : 1);
+    // The other mode saturated below this rate before: it would again.
+    if (capacity_[1 - ci] > 0 && rate > 0.9 * capacity_[1 - ci]) return false;
     auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
     *why = fmt::format("load {:.2f}/s: measured response {} vs {} expected of the {}", rate,
                        fmt_s(r.response_s), fmt_s(other), other_name);
@@ -583,7 +592,8 @@ class Controller {
   bool stop_now_ = false;
   bool chosen_ = false;  // a mode has been picked (hysteresis applies from then on)
   bool flip_mode_ = false;  // the next plan takes the other mode
-  double correction_[2] = {0, 0};  // measured / model response: pipeline, one-stage
+  double correction_[2] = {0, 0};
+  double capacity_[2] = {0, 0};  // completions/s measured when saturated: pipeline, one-stage  // measured / model response: pipeline, one-stage
   int64_t next_mode_check_ns_ = 0;
   static constexpr int kMinResponses = 10;  // responses in the window to judge a mode
 };
