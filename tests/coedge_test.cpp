@@ -14,31 +14,15 @@
 
 #include "planners/planner.h"
 #include "sim/simulator.h"
+#include "planner_env.h"
 #include "zoo/zoo.h"
 
 using namespace coinfer;
 
 namespace {
 
-struct Env {
-  const graph::Graph& g;
-  std::vector<graph::Block> blocks;
-  cluster::ClusterSpec c;
-  std::unique_ptr<cost::CostModel> cm;
-};
-
-// A zoo model on a cluster with the analytic reference profile.
-std::unique_ptr<Env> make_env(const std::string& model, const cluster::ClusterSpec& c) {
-  static std::map<std::string, graph::Graph> graphs;  // built once (vgg16: ~0.5 s)
-  if (!graphs.count(model)) graphs.emplace(model, zoo::build(model, 1).value());
-  auto e = std::make_unique<Env>(Env{graphs.at(model), {}, c, nullptr});
-  e->blocks = graph::find_blocks(e->g);
-  e->cm = std::make_unique<cost::CostModel>(
-      cost::CostModel::create(e->g, e->blocks, e->c,
-                              cost::analytic_profile(e->g, e->blocks, 100, 20))
-          .value());
-  return e;
-}
+using test::make_env;
+using Env = test::PlannerEnv;
 
 cluster::ClusterSpec coedge_mixed() {
   auto c = cluster::load(std::string(COINFER_SOURCE_DIR) + "/examples/clusters/coedge-mixed.json");

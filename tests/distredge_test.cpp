@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "planner_env.h"
 #include "zoo/zoo.h"
 
 using namespace coinfer;
@@ -64,11 +65,7 @@ rl::Mlp test_net(const std::vector<int>& sizes, rl::Act hidden, rl::Act out, std
   return net;
 }
 
-struct TestModel {
-  std::unique_ptr<graph::Graph> g;
-  std::vector<graph::Block> blocks;
-  std::optional<cost::CostModel> cm;
-};
+using TestModel = test::PlannerEnv;
 
 // A 4-device heterogeneous cluster with different links (DistrEdge's DC-ND
 // in spirit: fast device on a slow link).
@@ -91,18 +88,7 @@ cluster::ClusterSpec hetero4() {
   return c;
 }
 
-std::unique_ptr<TestModel> make_env(const std::string& model, const cluster::ClusterSpec& c) {
-  auto e = std::make_unique<TestModel>();
-  auto g = zoo::build(model, 1);
-  EXPECT_TRUE(g.ok()) << g.error();
-  e->g = std::make_unique<graph::Graph>(std::move(g).value());
-  e->blocks = graph::find_blocks(*e->g);
-  auto cm = cost::CostModel::create(*e->g, e->blocks, c,
-                                    cost::analytic_profile(*e->g, e->blocks, 100, 20));
-  EXPECT_TRUE(cm.ok()) << cm.error();
-  e->cm.emplace(std::move(cm).value());
-  return e;
-}
+using test::make_env;
 
 dr::TrainOptions short_training(int episodes, uint64_t seed) {
   dr::TrainOptions o;

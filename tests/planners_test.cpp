@@ -12,6 +12,7 @@
 #include "planners/common.h"
 #include "planners/planner.h"
 #include "sim/simulator.h"
+#include "planner_env.h"
 #include "zoo/zoo.h"
 
 using namespace coinfer;
@@ -19,35 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Zoo graphs are built once (vgg16 / yolov2 weights take ~0.5 s each).
-const graph::Graph& zoo_graph(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<graph::Graph>> cache;
-  auto& g = cache[name];
-  if (!g) {
-    auto r = zoo::build(name, 1);
-    EXPECT_TRUE(r.ok()) << r.error();
-    g = std::make_unique<graph::Graph>(std::move(r).value());
-  }
-  return *g;
-}
-
-// A cost model over a zoo graph and a cluster (analytic reference profile).
-struct Env {
-  const graph::Graph* g = nullptr;
-  std::vector<graph::Block> blocks;
-  std::optional<cost::CostModel> cm;
-};
-
-std::unique_ptr<Env> make_env(const std::string& model, const cluster::ClusterSpec& c) {
-  auto e = std::make_unique<Env>();
-  e->g = &zoo_graph(model);
-  e->blocks = graph::find_blocks(*e->g);
-  auto cm = cost::CostModel::create(*e->g, e->blocks, c,
-                                    cost::analytic_profile(*e->g, e->blocks, 100, 20));
-  EXPECT_TRUE(cm.ok()) << cm.error();
-  e->cm.emplace(std::move(cm).value());
-  return e;
-}
+using test::make_env;
+using Env = test::PlannerEnv;
 
 cluster::ClusterSpec make_cluster(const std::string& name, const std::vector<double>& speeds,
                                   double bps = 100e6, bool shared = false, double memory = 2e9) {
