@@ -388,8 +388,9 @@ class Controller {
   // the cumulative ratio (measured / predicted) scales the M/D/1 figures
   // (median over devices); the ratio of each stats window (since the
   // previous answer) against the first window of this deployment is the
-  // drift: the moving average (0.3 per window of >= 8 tasks) three windows
-  // in a row off by a factor beyond 1 + `drift` corrects the device's speed.
+  // drift: the moving average (0.3 per window of >= 8 tasks, the first
+  // window of a plan skipped as warm-up) three windows in a row off by a
+  // factor beyond 1 + `drift` corrects the device's speed.
   // Model error (the profile is off for some blocks) is in the baseline, so
   // only a change of speed triggers. Links: see link_samples.
   void on_control(int i, net::Message& m) {
@@ -421,6 +422,10 @@ class Controller {
       if (v.predicted > 0) r.push_back(v.measured / v.predicted);
     std::sort(r.begin(), r.end());
     time_scale_ = r[r.size() / 2];
+    if (++sp.windows <= 1) {  // warm-up: lazily created kernels, cold caches
+      sp.smooth = 0;
+      return;
+    }
     if (sp.baseline <= 0) {
       sp.baseline = sp.smooth;
       return;
@@ -573,6 +578,7 @@ class Controller {
     double baseline = 0;  // measured / predicted in its first window
     int off = 0;          // windows in a row beyond the drift threshold
     double smooth = 0;    // moving average of the window ratios
+    int windows = 0;      // windows seen (the first is warm-up, not a baseline)
   };
   static constexpr int kWindowTasks = 8;  // tasks per stats window, at least
   std::map<std::string, Speed> speed_;  // per device, this deployment
