@@ -237,6 +237,19 @@ TEST(RuntimeUnit, DeploySpecRoundTripAndStrictness) {
     EXPECT_FALSE(rt::parse_deploy_spec(bad).ok()) << bad;
   EXPECT_FALSE(rt::parse_stats("{\"name\":1}").ok());
   EXPECT_FALSE(rt::parse_stats("not json").ok());
+  // Arrival records carry the `waited` flag; a record without it is refused.
+  rt::WorkerStats ws;
+  ws.arrivals.push_back({7, 1, 2, 123, 4096, true});
+  auto back_stats = rt::parse_stats(rt::to_json(ws));
+  ASSERT_TRUE(back_stats.ok()) << back_stats.error();
+  ASSERT_EQ(back_stats->arrivals.size(), 1u);
+  EXPECT_TRUE(back_stats->arrivals[0].waited);
+  EXPECT_EQ(back_stats->arrivals[0].bytes, 4096u);
+  std::string five = rt::to_json(ws);
+  five.replace(five.find(",true]"), 6, "]");
+  auto bad_stats = rt::parse_stats(five);
+  ASSERT_FALSE(bad_stats.ok());
+  EXPECT_NE(bad_stats.error().find("arrivals: bad record"), std::string::npos) << bad_stats.error();
 }
 
 // ---- end to end, in-process workers

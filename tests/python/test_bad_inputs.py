@@ -72,6 +72,23 @@ def main():
                                     "short.npy", "bytes"))
         results.append(expect_error(["zoo", "export", "nosuchnet", "-o", out], "nosuchnet"))
         results.append(expect_error(["bench", "zoo:nosuchnet"], "nosuchnet"))
+        # coinfer run: --plan or --adaptive, and the adaptive flags.
+        src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        cl = os.path.join(src, "examples", "clusters", "local-4.json")
+        results.append(run(["keygen", "-o", os.path.join(t, "coord")]).returncode == 0)
+        key = os.path.join(t, "coord.key")
+        base = ["run", "--model", "zoo:yolov2_tiny", "--cluster", cl, "--key", key]
+        results.append(expect_error(base + ["--frames", "3"], "--plan", "--adaptive"))
+        results.append(expect_error(base + ["--adaptive", "--plan", "p.json", "--frames", "3"],
+                                    "--adaptive", "drop --plan"))
+        results.append(expect_error(base + ["--adaptive"], "--frames", "--phases"))
+        results.append(expect_error(base + ["--adaptive", "--phases", "10@2,x@y"],
+                                    "--phases", "'x@y'", "FRAMES@RATE"))
+        results.append(expect_error(base + ["--adaptive", "--phases", "10@0"], "'10@0'", "RATE > 0"))
+        results.append(expect_error(base + ["--adaptive", "--frames", "3", "--heartbeat", "2",
+                                            "--dead-after", "1"], "dead-after", "heartbeat"))
+        results.append(expect_error(base + ["--adaptive", "--frames", "3", "--strategy", "nope"],
+                                    "unknown strategy 'nope'"))
     if not all(results):
         sys.exit("some bad inputs were not reported clearly")
 
