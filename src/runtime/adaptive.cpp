@@ -165,11 +165,10 @@ class Controller {
     return mode_ == Mode::Pipeline ? pipeline_ : one_stage_;
   }
 
-  // The mode M/D/1 prefers at `rate`; `why` says the figures.
+  // The mode the model prefers at `rate` (the first choice; measurements
+  // decide later, mode_switch); `why` says the figures.
   Mode preferred(double rate, std::string* why) const {
-    std::optional<bool> cur;
-    if (chosen_) cur = mode_ == Mode::Pipeline;
-    ModeChoice m = choose_mode(est_pipe_, est_one_, rate, time_scale_, cur, o_.hysteresis);
+    ModeChoice m = choose_mode(est_pipe_, est_one_, rate, time_scale_, std::nullopt, 0);
     auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
     if (why)
       *why = fmt::format("load {:.2f}/s: M/D/1 response pipeline {}, one-stage {}", rate,
@@ -190,14 +189,15 @@ class Controller {
   Recent recent(int64_t now) const {
     Recent r;
     const int64_t lo = std::max(epoch_start_ns_, now - int64_t(o_.rate_window_s * 1e9));
-    std::vector<int64_t> latest;  // done_ns of completions on this deployment
+    std::vector<std::pair<int64_t, double>> latest;  // (done, response) of this plan's frames
     int in_window = 0;
     for (size_t f = 0; f < ctl_.frames.size(); ++f) {
       const FrameRecord& fr = ctl_.frames[f];
       if (fr.done) {
         // Responses of frames that arrived during this plan: a backlog
         // inherited from the previous one says nothing about this one.
-        if (fr.issued_ns >= epoch_start_ns_) latest.push_back(fr.done_ns);
+        if (fr.issued_ns >= epoch_start_ns_)
+          latest.push_back({fr.done_ns, double(fr.done_ns - fr.issued_ns) * 1e-9});
         if (fr.done_ns >= lo) ++in_window;
       } else if (!fr.failed && (ctl_.arrival_s.empty() || ctl_.arrival_s[f] <= now_s())) {
         ++r.backlog;
@@ -207,13 +207,8 @@ class Controller {
     std::sort(latest.begin(), latest.end());
     double sum = 0;
     for (size_t i = latest.size() > size_t(kMinResponses) ? latest.size() - kMinResponses : 0;
-         i < latest.size(); ++i)
-      for (const FrameRecord& fr : ctl_.frames)
-        if (fr.done && fr.done_ns == latest[i]) {
-          sum += double(fr.done_ns - fr.issued_ns) * 1e-9;
-          ++r.responses;
-          break;
-        }
+         i < latest.size(); ++i, ++r.responses)
+      sum += latest[i].second;
     if (r.responses) r.response_s = sum / r.responses;
     return r;
   }
@@ -294,7 +289,6 @@ class Controller {
     epoch_start_ns_ = steady_now_ns();
     next_stats_ns_ = epoch_start_ns_ + int64_t(o_.stats_s * 1e9);
     next_reason_.clear();
-    stop_now_ = false;
     speed_.clear();
     links_.clear();
     latest_.clear();
@@ -335,7 +329,7 @@ class Controller {
   // Called by the stream every turn: true = switch plans now.
   bool tick() {
     const int64_t now = steady_now_ns();
-    if (!next_reason_.empty() && stop_now_) return true;
+    if (!next_reason_.empty()) return true;
     // Lost workers coming back (or new ones) do not wait for the dwell time.
     for (size_t d = 0; d < c_.devices.size(); ++d) {
       if (alive_[d]) continue;
@@ -378,7 +372,6 @@ class Controller {
 
   bool stop(const std::string& why) {
     next_reason_ = why;
-    stop_now_ = true;
     last_switch_ns_ = steady_now_ns();
     drift_reason_.clear();
     return true;
@@ -595,7 +588,6 @@ class Controller {
   const cost::CostModel* cm_ = nullptr;
   int64_t epoch_start_ns_ = 0, last_switch_ns_ = 0, next_stats_ns_ = 0;
   std::string next_reason_, drift_reason_;
-  bool stop_now_ = false;
   bool chosen_ = false;  // a mode has been picked (hysteresis applies from then on)
   bool flip_mode_ = false;  // the next plan takes the other mode
   double correction_[2] = {0, 0};
