@@ -11,15 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FRAMES=${1:-500}; MODEL=${2:-resnet18}; CHANGE_S=${3:-25}; STRATEGY=${4:-pico}
-BIN=$PWD/build/coinfer
-TMP=$(mktemp -d /tmp/coinfer-bwchange-XXXX)
-cleanup() {
-  $BIN cluster down --state "$TMP/state.json" >/dev/null 2>&1 || $BIN cluster down --all >/dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 echo "bandwidth change: $MODEL, $FRAMES frames closed loop, adaptive $STRATEGY, w1 1 Gbps -> 50 Mbps at ${CHANGE_S}s"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+source bench/testbed_env.sh bwchange
 $BIN profile device --model zoo:$MODEL -o "$TMP/profile.json" --points 5 --repeats 3 >/dev/null 2>&1
 /usr/bin/python3 - "$TMP" <<'PY'
 import json, sys
@@ -41,9 +34,8 @@ best() {  # SPEC -> "fps strategy" of the best predicted plan
 }
 read -r OLD_FPS OLD_S < <(best "$TMP/old.json")
 read -r NEW_FPS NEW_S < <(best "$TMP/new.json")
-$BIN cluster up --spec "$TMP/old.json" --state "$TMP/state.json" --no-netperf >/dev/null 2>&1
-LIVE="$TMP/state.json.d/spec.json"
-$BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
+testbed_up "$TMP/old.json"
+$BIN run --adaptive --key "$KEY" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
   --strategy "$STRATEGY" --frames "$FRAMES" --json --verbose --timeout 120 \
   > "$TMP/run.json" 2> "$TMP/run.err" &
 RUN=$!

@@ -11,21 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-resnet18}; PHASES=${2:-40@2,240@12,40@2}
-BIN=$PWD/build/coinfer
-TMP=$(mktemp -d /tmp/coinfer-loadchange-XXXX)
-cleanup() {
-  $BIN cluster down --state "$TMP/state.json" >/dev/null 2>&1 || $BIN cluster down --all >/dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 echo "load change: $MODEL, phases $PHASES (frames@rate), local-4 testbed"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+source bench/testbed_env.sh loadchange
 $BIN profile device --model zoo:$MODEL -o "$TMP/profile.json" --points 5 --repeats 3 >/dev/null 2>&1
-$BIN cluster up --spec examples/clusters/local-4.json --state "$TMP/state.json" --no-netperf >/dev/null 2>&1
-LIVE="$TMP/state.json.d/spec.json"
+testbed_up examples/clusters/local-4.json
 for s in apico pico aofl; do
   extra=""; [ $s != apico ] && extra="--drift 100 --link-drop 1e6"
-  $BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
+  $BIN run --adaptive --key "$KEY" --model zoo:$MODEL --cluster "$LIVE" --profile "$TMP/profile.json" \
     --strategy $s --phases "$PHASES" --json --timeout 120 $extra > "$TMP/$s.json" 2> "$TMP/$s.err" || true
 done
 /usr/bin/python3 - "$TMP" "$PHASES" <<'PY'

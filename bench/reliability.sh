@@ -15,19 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FRAMES=${1:-1000}; RATE=${2:-8}; MODEL=${3:-resnet18}; KILL_S=${4:-40}; RESTART_S=${5:-80}
 DEAD_AFTER=${6:-0.5}
-BIN=$PWD/build/coinfer
-TMP=$(mktemp -d /tmp/coinfer-reliability-XXXX)
-REPID=""
-cleanup() {
-  [ -n "$REPID" ] && kill -9 "$REPID" 2>/dev/null || true
-  $BIN cluster down --state "$TMP/state.json" >/dev/null 2>&1 || $BIN cluster down --all >/dev/null 2>&1 || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 echo "reliability: $MODEL, $FRAMES frames at $RATE/s, kill w1 at ${KILL_S}s, restart at ${RESTART_S}s, dead after ${DEAD_AFTER}s"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-$BIN cluster up --spec examples/clusters/local-4.json --state "$TMP/state.json" --no-netperf >/dev/null 2>&1
-LIVE="$TMP/state.json.d/spec.json"
+REPID=""
+extra_cleanup() { [ -z "$REPID" ] || kill -9 "$REPID" 2>/dev/null; }
+source bench/testbed_env.sh reliability
+testbed_up examples/clusters/local-4.json
 # The worker to kill: its pid, command line, namespace and cgroup.
 read -r PID NS CG < <(/usr/bin/python3 - "$TMP/state.json" <<'PY'
 import json, sys
@@ -39,7 +31,7 @@ print(p["pid"], ns[0] if ns else "-", cg[0] if cg else "-")
 PY
 )
 CMDLINE=$(tr '\0' ' ' < /proc/$PID/cmdline)
-$BIN run --adaptive --key "$TMP/state.json.d/coordinator.key" --model zoo:$MODEL --cluster "$LIVE" --strategy aofl --frames "$FRAMES" \
+$BIN run --adaptive --key "$KEY" --model zoo:$MODEL --cluster "$LIVE" --strategy aofl --frames "$FRAMES" \
   --rate "$RATE" --dead-after "$DEAD_AFTER" --heartbeat 0.1 --json --timeout 60 --verbose > "$TMP/run.json" 2> "$TMP/run.err" &
 RUN=$!
 # Wait for the stream to start (first deployment), then count from there.
