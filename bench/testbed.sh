@@ -5,10 +5,13 @@
 # (highest predicted throughput among the strategies) vs one such device,
 # measured side by side in one run, with the simulator's prediction for the
 # same plan and cluster printed next to every measured figure.
+# Throughput is the steady rate (completions after the first one, per second:
+# `steady_fps` of run and simulate), so a short run is not charged the
+# pipeline fill; fps over the whole makespan is printed next to it.
 # Needs root (namespaces, tc, cgroups). Usage: bench/testbed.sh [FRAMES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FRAMES=${1:-12}
+FRAMES=${1:-30}
 BIN=$PWD/build/coinfer
 STRATS="pico layerwise aofl efl modnn"
 TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
@@ -18,7 +21,7 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in vgg16 resnet34; do
   $BIN profile device --model zoo:$m -o "$TMP/$m.profile.json" --points 5 --repeats 3 >/dev/null
 done
-printf "%-9s %-8s %-10s %7s %9s %9s %7s %9s %9s %7s %8s\n" model link plan frames fps sim_fps err% p50_ms sim_ms err% speedup
+printf "%-9s %-8s %-10s %7s %9s %9s %7s %9s %9s %9s %7s %8s\n" model link plan frames fps sim_fps err% mksp_fps p50_ms sim_ms err% speedup
 for bw in 1Gbps 100Mbps; do
   /usr/bin/python3 - "$bw" "$TMP/spec.json" <<'PY'
 import json, sys
@@ -41,7 +44,7 @@ PY
     $BIN plan $P --cluster "$TMP/spec.json" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
     base=""
     for s in single $best; do
-      n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 1) / 2 ))
+      n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 2) / 3 ))
       stages=$(/usr/bin/python3 -c "import json; print(len(json.load(open('$TMP/$m.$s.plan.json'))['stages']))")
       k=$((stages + 1))
       meas=$($BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
@@ -49,16 +52,16 @@ PY
       line=$(/usr/bin/python3 - "$meas" "$pred" <<'PY'
 import json, sys
 m, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(m["throughput_fps"], p["throughput_fps"], m["latency_ms"]["p50"], p["latency_ms"]["p50"], m["completed"])
+print(m["steady_fps"], p["steady_fps"], m["latency_ms"]["p50"], p["latency_ms"]["p50"], m["completed"], m["throughput_fps"])
 PY
 )
-      read fps sfps p50 sp50 done <<<"$line"
+      read fps sfps p50 sp50 done mfps <<<"$line"
       [ -z "$base" ] && base=$fps
-      /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" <<'PY'
+      /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" "$mfps" <<'PY'
 import sys
-m, bw, s, n, fps, sfps, p50, sp50, base = sys.argv[1:]
-fps, sfps, p50, sp50, base = map(float, (fps, sfps, p50, sp50, base))
-print(f"{m:9s} {bw:8s} {s:10s} {int(n):7d} {fps:9.2f} {sfps:9.2f} {100*(sfps-fps)/fps:+6.1f}% {p50:9.1f} {sp50:9.1f} {100*(sp50-p50)/p50:+6.1f}% {fps/base:7.2f}x")
+m, bw, s, n, fps, sfps, p50, sp50, base, mfps = sys.argv[1:]
+fps, sfps, p50, sp50, base, mfps = map(float, (fps, sfps, p50, sp50, base, mfps))
+print(f"{m:9s} {bw:8s} {s:10s} {int(n):7d} {fps:9.2f} {sfps:9.2f} {100*(sfps-fps)/fps:+6.1f}% {mfps:9.2f} {p50:9.1f} {sp50:9.1f} {100*(sp50-p50)/p50:+6.1f}% {fps/base:7.2f}x")
 PY
     done
   done

@@ -68,10 +68,17 @@ TEST(CostModel, MeasuredProfileRoundTrips) {
   ASSERT_TRUE(p.ok()) << p.error();
   auto blocks = graph::find_blocks(g);
   ASSERT_EQ(p->blocks.size(), blocks.size());
-  for (const auto& t : p->blocks) {
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    const auto& t = p->blocks[k];
     EXPECT_EQ(t.rows.size(), t.seconds.size());
     for (double s : t.seconds) EXPECT_GT(s, 0);
+    // Every block is measured at its whole height last; a block that cannot
+    // be split by rows only there.
+    EXPECT_EQ(t.rows.back(), g.nodes[size_t(blocks[k].last)].out.h) << k;
+    if (!blocks[k].partitionable) EXPECT_EQ(t.rows.size(), 1u) << k;
+    else EXPECT_EQ(t.rows.size(), 4u) << k;
   }
+  EXPECT_GT(p->whole_seconds, 0);
   auto q = cost::parse_profile(cost::to_json(*p), "mem");
   ASSERT_TRUE(q.ok()) << q.error();
   EXPECT_EQ(q->blocks[0].rows, p->blocks[0].rows);

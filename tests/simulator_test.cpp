@@ -177,6 +177,22 @@ TEST(SimPipeline, TwoStagesThroughputIsTheBottleneck) {
   EXPECT_GT(r.throughput_fps, 1.15 * r1.throughput_fps);
 }
 
+TEST(SimPipeline, SteadyThroughputLeavesOutTheFill) {
+  // Four frames through two stages: the makespan rate is charged stage 0 of
+  // the first frame; the steady rate is the bottleneck's exactly.
+  auto env = tiny_env(make_cluster({device("a"), device("b", 0.5)}, 1e12));
+  auto p = make_plan({stage(0, 1, {{"a", {0, 8}}}), stage(1, 3, {{"b", {0, 8}}})});
+  double s0 = band_s(*env, 0, 0, 1, {0, 8}), s1 = band_s(*env, 1, 1, 3, {0, 8});
+  sim::Result r = run(p, *env, closed(4, 2));
+  EXPECT_NEAR(r.steady_fps, 1 / s1, 0.01 / s1);
+  EXPECT_NEAR(r.throughput_fps / r.steady_fps, 4 * s1 / (s0 + 4 * s1), 0.005);
+  EXPECT_NEAR(r.makespan_s, s0 + 4 * s1, 0.01 * s1);
+  // The pure rule: one completion falls back to completed / makespan.
+  EXPECT_DOUBLE_EQ(sim::steady_fps(1, 2.0, 2.0, 2.0), 0.5);
+  EXPECT_DOUBLE_EQ(sim::steady_fps(5, 1.0, 3.0, 3.0), 2.0);
+  EXPECT_DOUBLE_EQ(sim::steady_fps(0, 0, 0, 0), 0);
+}
+
 TEST(SimPipeline, HaloAndColumnBytesBetweenStages) {
   auto env = tiny_env(make_cluster({device("a"), device("b"), device("c")}, 1e9));
   // Stage 0 (block 0) split in rows: each half needs 5 input rows (one halo
@@ -320,7 +336,7 @@ TEST(SimJson, HasTheContractKeys) {
   auto env = tiny_env(make_cluster({device("a")}));
   sim::Result r = run(make_plan({stage(0, 3, {{"a", {0, 8}}})}), *env, closed(4, 1));
   auto j = nlohmann::json::parse(sim::to_json(r));
-  for (const char* k : {"frames", "completed", "failed", "throughput_fps", "latency_ms",
+  for (const char* k : {"frames", "completed", "failed", "throughput_fps", "steady_fps", "latency_ms",
                         "bytes_moved", "energy_j_per_frame", "devices", "makespan_s"})
     EXPECT_TRUE(j.contains(k)) << k;
   for (const char* k : {"mean", "p50", "p95", "p99"}) EXPECT_TRUE(j["latency_ms"].contains(k)) << k;

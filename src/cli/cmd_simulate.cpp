@@ -51,8 +51,8 @@ void simulate(const SimArgs& a) {
   std::printf("%s on %s, plan '%s' (%s, %zu stage(s)), %d frames\n", w->graph.name.c_str(),
               w->cluster.name.c_str(), a.plan.c_str(), p.strategy.c_str(), p.stages.size(),
               r.frames);
-  std::printf("  throughput %.3f fps   latency mean %.1f ms  p50 %.1f  p95 %.1f  p99 %.1f\n",
-              r.throughput_fps, r.latency_mean_ms, r.latency_p50_ms, r.latency_p95_ms,
+  std::printf("  throughput %.3f fps (steady %.3f)   latency mean %.1f ms  p50 %.1f  p95 %.1f  p99 %.1f\n",
+              r.throughput_fps, r.steady_fps, r.latency_mean_ms, r.latency_p50_ms, r.latency_p95_ms,
               r.latency_p99_ms);
   std::printf("  bytes moved %.2f MB/frame   energy %.3f J/frame\n",
               r.bytes_moved / std::max(1, r.completed) / 1e6, r.energy_j_per_frame);

@@ -104,9 +104,11 @@ Result<Executor::Program*> Executor::program(int a, int b, Rows out) {
   auto it = programs_.find(key);
   if (it != programs_.end()) return it->second.get();
   ASSIGN_OR_RETURN(auto p, build_program(a, b, out));
-  if (programs_.size() >= 32) programs_.clear();
+  if (programs_.size() >= size_t(std::max(1, opt_.max_programs))) programs_.clear();
   return (programs_[key] = std::move(p)).get();
 }
+
+void Executor::drop_programs() { programs_.clear(); }
 
 namespace {
 

@@ -22,6 +22,9 @@ namespace coinfer::kernels {
 struct ExecOptions {
   Backend backend = kDefaultBackend;
   int threads = 1;  // >1 uses a pthreadpool of that many threads
+  // Band programs (with their buffers) kept; all are dropped when one more
+  // is needed. The profiler keeps one per block.
+  int max_programs = 32;
 };
 
 class Executor {
@@ -40,6 +43,8 @@ class Executor {
   // the value feeding block a and hold at least the rows band_geometry() says
   // are needed (a whole frame is fine). Returns exactly rows `out`.
   Result<Tensor> run_band(int a, int b, Rows out, const Tensor& input);
+  // Drops every cached band program and its buffers (kernels stay).
+  void drop_programs();
 
  private:
   struct Program;

@@ -28,18 +28,21 @@ double access_bps(const cluster::ClusterSpec& c, int d) {
 
 void summarize_frames(const std::vector<FrameRecord>& frames, int64_t t0_ns, sim::Result& r) {
   r.frames = int(frames.size());
-  int64_t last_done = t0_ns;
+  int64_t last_done = t0_ns, first_done = INT64_MAX;
   for (const FrameRecord& f : frames) {
     if (f.done) {
       ++r.completed;
       r.latencies_ms.push_back(double(f.done_ns - f.issued_ns) * 1e-6);
       last_done = std::max(last_done, f.done_ns);
+      first_done = std::min(first_done, f.done_ns);
     } else {
       ++r.failed;
     }
   }
   r.makespan_s = double(last_done - t0_ns) * 1e-9;
   r.throughput_fps = r.makespan_s > 0 ? r.completed / r.makespan_s : 0;
+  r.steady_fps = sim::steady_fps(r.completed, double(first_done - t0_ns) * 1e-9, r.makespan_s,
+                                 r.makespan_s);
   sim::fill_latency_stats(r);
 }
 
@@ -134,10 +137,10 @@ void fill_result(const Session& s, RunReport& rep) {
 std::string to_table(const RunReport& rep) {
   const sim::Result& r = rep.result;
   std::string out = fmt::format(
-      "frames {}  completed {}  failed {}  throughput {:.2f} fps  makespan {:.3f} s\n"
+      "frames {}  completed {}  failed {}  throughput {:.2f} fps (steady {:.2f})  makespan {:.3f} s\n"
       "latency ms: mean {:.1f}  p50 {:.1f}  p95 {:.1f}  p99 {:.1f}\n"
       "bytes moved {:.1f} MB ({:.2f} MB/frame)  deploy {:.2f} s\n",
-      r.frames, r.completed, r.failed, r.throughput_fps, r.makespan_s, r.latency_mean_ms,
+      r.frames, r.completed, r.failed, r.throughput_fps, r.steady_fps, r.makespan_s, r.latency_mean_ms,
       r.latency_p50_ms, r.latency_p95_ms, r.latency_p99_ms, r.bytes_moved / 1e6,
       r.completed > 0 ? r.bytes_moved / 1e6 / r.completed : 0.0, rep.deploy_s);
   out += fmt::format("{:<16} {:>11} {:>9} {:>13} {:>7} {:>9} {:>8}\n", "device", "utilization",

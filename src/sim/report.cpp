@@ -2,7 +2,6 @@
 // physical bounds.
 #include <algorithm>
 #include <cmath>
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "sim/simulator.h"
@@ -23,6 +22,7 @@ std::string to_json(const Result& r) {
       {"completed", r.completed},
       {"failed", r.failed},
       {"throughput_fps", r.throughput_fps},
+      {"steady_fps", r.steady_fps},
       {"latency_ms",
        {{"mean", r.latency_mean_ms},
         {"p50", r.latency_p50_ms},
@@ -97,6 +97,11 @@ void fill_latency_stats(Result& r) {
   r.latency_p50_ms = pct(0.50);
   r.latency_p95_ms = pct(0.95);
   r.latency_p99_ms = pct(0.99);
+}
+
+double steady_fps(int completed, double first_done_s, double last_done_s, double makespan_s) {
+  if (completed >= 2 && last_done_s > first_done_s) return (completed - 1) / (last_done_s - first_done_s);
+  return makespan_s > 0 ? completed / makespan_s : 0;
 }
 
 }  // namespace coinfer::sim

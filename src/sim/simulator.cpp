@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <queue>
 #include <random>
 
@@ -493,6 +494,7 @@ class Engine {
     r_.latencies_ms[size_t(s.frame)] = (t - s.arrival) * 1e3;
     ++r_.completed;
     last_completion_ = std::max(last_completion_, t);
+    first_completion_ = std::min(first_completion_, t);
     free_slots_.push_back(slot);
     if (o_.arrival == Arrival::ClosedLoop && next_frame_ < o_.frames) arrive(next_frame_++, t);
   }
@@ -513,6 +515,7 @@ class Engine {
     r_.makespan_s = last_completion_;  // the first frame arrives at t = 0
     r_.failed = r_.frames - r_.completed;
     r_.throughput_fps = r_.makespan_s > 0 ? r_.completed / r_.makespan_s : 0;
+    r_.steady_fps = steady_fps(r_.completed, first_completion_, last_completion_, r_.makespan_s);
     fill_latency_stats(r_);
     double energy = 0;
     for (size_t i = 0; i < dev_.size(); ++i) {
@@ -543,6 +546,7 @@ class Engine {
   double next_arrival_ = 0;
   int next_frame_ = 0;
   double last_completion_ = 0;
+  double first_completion_ = std::numeric_limits<double>::infinity();
   std::vector<Slot> slots_;
   std::vector<int> pending_;  // per slot: undelivered inputs of each task
   std::vector<int> free_slots_;

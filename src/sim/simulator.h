@@ -53,7 +53,8 @@ struct TraceEvent {
 
 struct Result {
   int frames = 0, completed = 0, failed = 0;
-  double throughput_fps = 0;
+  double throughput_fps = 0;  // completed / makespan: pipeline fill included
+  double steady_fps = 0;      // completion rate after the first completion
   double latency_mean_ms = 0, latency_p50_ms = 0, latency_p95_ms = 0, latency_p99_ms = 0;
   double makespan_s = 0;
   double bytes_moved = 0;
@@ -70,6 +71,11 @@ std::string to_json(const Result& r);
 // Mean and nearest-rank percentiles of r.latencies_ms (zeros if empty); used
 // by the simulator and the runtime so both report the same statistics.
 void fill_latency_stats(Result& r);
+// Steady-state throughput: (completed - 1) completions between the first and
+// the last one, so a short run is not charged the pipeline fill (the first
+// frame's latency). Falls back to completed / makespan below two completions.
+// Shared by the simulator and the runtime.
+double steady_fps(int completed, double first_done_s, double last_done_s, double makespan_s);
 // Chrome trace-event JSON (Perfetto / chrome://tracing).
 std::string to_chrome_trace(const Result& r, const cost::CostModel& cm);
 
