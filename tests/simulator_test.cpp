@@ -107,28 +107,73 @@ constexpr double kOut = 8 * 8 * 4 * 4;  // output bytes
 }  // namespace
 
 TEST(SimNetwork, FairShareIsExact) {
-  sim::FairChannels net;
-  int ch = net.add_channel(100);  // bytes/s
+  sim::FlowNetwork net;
+  int ch = net.add_resource(100);  // bytes/s
   std::vector<int> done;
   // A alone for 0.5 s (50 B), then A and B at 50 B/s each: A ends at 1.5,
   // B then has 50 B left alone: ends at 2.0.
-  net.start(ch, 0.0, 100, 1);
-  EXPECT_DOUBLE_EQ(net.next_completion(ch), 1.0);
-  net.start(ch, 0.5, 100, 2);
-  EXPECT_DOUBLE_EQ(net.next_completion(ch), 1.5);
-  net.finish_due(ch, 1.5, done);
+  net.start(0.0, 100, {ch}, 1);
+  EXPECT_DOUBLE_EQ(net.next_completion(), 1.0);
+  net.start(0.5, 100, {ch}, 2);
+  EXPECT_DOUBLE_EQ(net.next_completion(), 1.5);
+  net.finish_due(1.5, done);
   ASSERT_EQ(done, std::vector<int>{1});
-  EXPECT_DOUBLE_EQ(net.next_completion(ch), 2.0);
-  net.finish_due(ch, 2.0, done);
+  EXPECT_DOUBLE_EQ(net.next_completion(), 2.0);
+  net.finish_due(2.0, done);
   EXPECT_EQ(done, (std::vector<int>{1, 2}));
   EXPECT_EQ(net.active(ch), 0);
   // Two equal transfers starting together both take twice as long.
   done.clear();
-  net.start(ch, 10.0, 100, 3);
-  net.start(ch, 10.0, 100, 4);
-  EXPECT_DOUBLE_EQ(net.next_completion(ch), 12.0);
-  net.finish_due(ch, 12.0, done);
+  net.start(10.0, 100, {ch}, 3);
+  net.start(10.0, 100, {ch}, 4);
+  EXPECT_DOUBLE_EQ(net.next_completion(), 12.0);
+  net.finish_due(12.0, done);
   EXPECT_EQ(done.size(), 2u);
+  EXPECT_TRUE(std::isinf(net.next_completion()));
+}
+
+TEST(SimNetwork, FlowsMoveAtTheirTightestShare) {
+  // Uplinks u1, u2 of 100 B/s and one downlink d of 100 B/s: two senders
+  // into d get 50 B/s each (fan-in); a third flow on u1 only halves u1, so
+  // the flow u1 -> d stays at min(100/2, 100/2) = 50.
+  sim::FlowNetwork net;
+  int u1 = net.add_resource(100), u2 = net.add_resource(100), d = net.add_resource(100);
+  std::vector<int> done;
+  net.start(0.0, 100, {u1, d}, 0);
+  EXPECT_DOUBLE_EQ(net.rate(0), 100);
+  net.start(0.0, 100, {u2, d}, 1);
+  EXPECT_DOUBLE_EQ(net.rate(0), 50);
+  EXPECT_DOUBLE_EQ(net.rate(1), 50);
+  EXPECT_DOUBLE_EQ(net.next_completion(), 2.0);
+  net.start(1.0, 25, {u1}, 2);  // u1 shared by 2: 50 each
+  EXPECT_DOUBLE_EQ(net.rate(2), 50);
+  EXPECT_DOUBLE_EQ(net.rate(0), 50);
+  EXPECT_DOUBLE_EQ(net.next_completion(), 1.5);  // 25 B at 50 B/s
+  net.finish_due(1.5, done);
+  EXPECT_EQ(done, std::vector<int>{2});
+  // 0 and 1 each had 50 B left at 1.0 and moved 25 B since: 25 B at 50 B/s.
+  EXPECT_DOUBLE_EQ(net.next_completion(), 2.0);
+  net.finish_due(2.0, done);
+  EXPECT_EQ(done, (std::vector<int>{2, 0, 1}));
+  EXPECT_EQ(net.active(d), 0);
+  EXPECT_EQ(net.active(u1), 0);
+}
+
+TEST(SimNetwork, FanInSharesTheReceiversDownlink) {
+  // Two stage-0 devices each send their half to c: c's 1 Mbit/s downlink is
+  // shared, so the two bands arrive together after twice one band's time.
+  auto env = tiny_env(make_cluster({device("a"), device("b"), device("c")}, 1e6));
+  auto p = make_plan({stage(0, 1, {{"a", {0, 4}}, {"b", {4, 8}}}), stage(1, 3, {{"c", {0, 8}}})});
+  sim::Options o = closed(1, 1);
+  o.trace = true;
+  sim::Result r = run(p, *env, o);
+  std::vector<double> to_c;
+  for (const sim::TraceEvent& e : r.trace)
+    if (e.cat == "transfer" && e.name.find("s0p") == 0) to_c.push_back(e.dur_s);
+  ASSERT_EQ(to_c.size(), 2u);
+  const double band = 4 * 8 * 4 * 4 * 8 / 1e6;  // 4 rows of 8x4 floats, alone
+  EXPECT_NEAR(to_c[0], 2 * band, 1e-12);
+  EXPECT_NEAR(to_c[1], 2 * band, 1e-12);
 }
 
 TEST(SimSingleDevice, ClosedLoopLatencyIsInputComputeOutput) {

@@ -89,6 +89,16 @@ double ClusterSpec::source_bandwidth_bps(int i) const {
   return cap_medium(*this, access_bps(*this, i));
 }
 
+double ClusterSpec::access_bandwidth_bps(int i) const {
+  assert(i >= 0 && size_t(i) < devices.size());
+  return access_bps(*this, i);
+}
+
+bool ClusterSpec::linked(int i, int j) const {
+  assert(i >= 0 && j >= 0 && size_t(i) < devices.size() && size_t(j) < devices.size());
+  return i != j && find_link(*this, i, j) != nullptr;
+}
+
 double ClusterSpec::source_latency_s(int i) const {
   assert(i >= 0 && size_t(i) < devices.size());
   const int s = find(source);

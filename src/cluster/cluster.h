@@ -74,6 +74,10 @@ struct ClusterSpec {
   // rules (infinity and 0 for itself); an external source reaches device i
   // at its access link (else the default), with default_latency_s.
   double source_bandwidth_bps(int i) const;
+  // Device i's access link (its own, else the default), not capped.
+  double access_bandwidth_bps(int i) const;
+  // An explicit link joins devices i and j (it replaces their access links).
+  bool linked(int i, int j) const;
   double source_latency_s(int i) const;
   bool operator==(const ClusterSpec&) const = default;
 };

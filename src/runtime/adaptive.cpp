@@ -194,9 +194,11 @@ class Controller {
     for (size_t f = 0; f < ctl_.frames.size(); ++f) {
       const FrameRecord& fr = ctl_.frames[f];
       if (fr.done) {
-        // Responses of frames that arrived during this plan: a backlog
-        // inherited from the previous one says nothing about this one.
-        if (fr.issued_ns >= epoch_start_ns_)
+        // Responses of frames that arrived during this plan and since its
+        // backlog was last drained: frames that waited behind a backlog
+        // (inherited from the previous plan, or a burst) measure queueing,
+        // not this plan.
+        if (fr.issued_ns >= std::max(epoch_start_ns_, calm_since_ns_))
           latest.push_back({fr.done_ns, double(fr.done_ns - fr.issued_ns) * 1e-9});
         if (fr.done_ns >= lo) ++in_window;
       } else if (!fr.failed && (ctl_.arrival_s.empty() || ctl_.arrival_s[f] <= now_s())) {
@@ -223,26 +225,39 @@ class Controller {
   // before; the other must win by the hysteresis.
   bool mode_switch(double rate, int64_t now, std::string* why) {
     const Recent r = recent(now);
-    if (r.responses < kMinResponses) return false;
     const planners::Estimate& ce = mode_ == Mode::Pipeline ? est_pipe_ : est_one_;
     const planners::Estimate& oe = mode_ == Mode::Pipeline ? est_one_ : est_pipe_;
     const char* other_name = mode_ == Mode::Pipeline ? "one-stage plan" : "pipeline";
     const int k = int(session_->routes.stages.size()) + 1;
-    const bool saturated = r.backlog > 2 * k && std::isfinite(rate) && r.done_per_s < 0.9 * rate;
+    // Completions are counted over a rate window of this plan.
+    const bool judged = now - epoch_start_ns_ >= int64_t(o_.rate_window_s * 1e9);
+    const bool saturated = judged && r.backlog > 2 * k && std::isfinite(rate) &&
+                           r.done_per_s < 0.9 * rate;
     if (saturated) {
-      const double other_cap = r.done_per_s * ce.period_s / std::max(1e-12, oe.period_s);
+      const double other_cap =
+          r.done_per_s * service_period(ce, mode_ == Mode::OneStage) /
+          std::max(1e-12, service_period(oe, mode_ == Mode::Pipeline));
       *why = fmt::format("load {:.2f}/s: {} frames waiting, {:.2f}/s completing; the {} should "
                          "complete {:.2f}/s", rate, r.backlog, r.done_per_s, other_name, other_cap);
       capacity_[mode_ == Mode::Pipeline ? 0 : 1] = r.done_per_s;  // what saturated it
       return other_cap > r.done_per_s * (1 + o_.hysteresis);
     }
-    if (r.backlog > 2 * k) return false;  // draining a backlog: responses are queueing, not service
-    ModeChoice model = choose_mode(est_pipe_, est_one_, rate, time_scale_, std::nullopt, 0);
-    const double cur_model = mode_ == Mode::Pipeline ? model.pipeline_s : model.one_stage_s;
-    const double other_model = mode_ == Mode::Pipeline ? model.one_stage_s : model.pipeline_s;
+    if (r.backlog > k) {  // draining a backlog: responses are queueing, not service
+      calm_since_ns_ = now;
+      return false;
+    }
+    if (r.responses < kMinResponses) return false;
     const int ci = mode_ == Mode::Pipeline ? 0 : 1;
-    if (std::isfinite(cur_model) && cur_model > 0) correction_[ci] = r.response_s / cur_model;
-    const double other = other_model * (correction_[1 - ci] > 0 ? correction_[1 - ci] : 1);
+    auto response = [&](int mode, double scale) {
+      ModeChoice m = choose_mode(est_pipe_, est_one_, rate, scale, std::nullopt, 0);
+      return mode == 0 ? m.pipeline_s : m.one_stage_s;
+    };
+    const double cur_model = response(ci, time_scale_);
+    if (std::isfinite(cur_model) && cur_model > 0)
+      correction_[ci] = time_scale_ * r.response_s / cur_model;
+    // The other mode's model, its period and latency scaled by what it
+    // measured against the model when it last ran calm.
+    const double other = response(1 - ci, correction_[1 - ci] > 0 ? correction_[1 - ci] : time_scale_);
     // The other mode saturated below this rate before: it would again.
     if (capacity_[1 - ci] > 0 && rate > 0.9 * capacity_[1 - ci]) return false;
     auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
@@ -587,26 +602,34 @@ class Controller {
   Session* session_ = nullptr;
   const cost::CostModel* cm_ = nullptr;
   int64_t epoch_start_ns_ = 0, last_switch_ns_ = 0, next_stats_ns_ = 0;
+  int64_t calm_since_ns_ = 0;  // the backlog last exceeded the frames in flight
   std::string next_reason_, drift_reason_;
   bool chosen_ = false;  // a mode has been picked (hysteresis applies from then on)
   bool flip_mode_ = false;  // the next plan takes the other mode
+  // Time scale that made the model's response match the measured one, from
+  // the last calm judgement: pipeline, one-stage (0: never ran calm).
   double correction_[2] = {0, 0};
-  double capacity_[2] = {0, 0};  // completions/s measured when saturated: pipeline, one-stage  // measured / model response: pipeline, one-stage
+  double capacity_[2] = {0, 0};  // completions/s measured when saturated: pipeline, one-stage
   int64_t next_mode_check_ns_ = 0;
   static constexpr int kMinResponses = 10;  // responses in the window to judge a mode
 };
 
 }  // namespace
 
+double service_period(const planners::Estimate& e, bool one_stage) {
+  return one_stage ? std::max(e.period_s, e.latency_s) : e.period_s;
+}
+
 ModeChoice choose_mode(const planners::Estimate& pipeline, const planners::Estimate& one_stage,
                        double rate, double time_scale, std::optional<bool> current_is_pipeline,
                        double hysteresis) {
   ModeChoice m;
   const double k = time_scale;
+  const double one_period = service_period(one_stage, true);
   m.pipeline_s = planners::md1_response_s(pipeline.period_s * k, pipeline.latency_s * k, rate);
-  m.one_stage_s = planners::md1_response_s(one_stage.period_s * k, one_stage.latency_s * k, rate);
+  m.one_stage_s = planners::md1_response_s(one_period * k, one_stage.latency_s * k, rate);
   const bool overloaded = !std::isfinite(m.pipeline_s) && !std::isfinite(m.one_stage_s);
-  m.pipeline = overloaded ? pipeline.period_s <= one_stage.period_s : m.pipeline_s < m.one_stage_s;
+  m.pipeline = overloaded ? pipeline.period_s <= one_period : m.pipeline_s < m.one_stage_s;
   if (current_is_pipeline && m.pipeline != *current_is_pipeline && !overloaded) {
     double cur = *current_is_pipeline ? m.pipeline_s : m.one_stage_s;
     double other = std::min(m.pipeline_s, m.one_stage_s);

@@ -75,8 +75,16 @@ struct AdaptiveReport {
   double t0_unix_s = 0;  // wall clock (system_clock) of the first arrival
 };
 
+// The period at which a plan serves frames: the estimate's, except that the
+// one-stage plan serves a frame at a time (every device is in every segment;
+// PICO's parallel mode), so its period is its latency. The flow estimate's
+// shorter period assumes frames interleave on the devices, which they barely
+// do (resnet18 on local-4: 41 ms estimated latency, 26 ms estimated period;
+// it saturated at 18.5 frames/s, 54 ms apart).
+double service_period(const planners::Estimate& e, bool one_stage);
+
 // APICO's mode rule, pure: the M/D/1 mean response (planners::md1_response_s)
-// of the pipeline and the one-stage plan at `rate`, their estimates' period
+// of the pipeline and the one-stage plan at `rate`, their service period
 // and latency multiplied by `time_scale` (measured / predicted task time).
 // `current` (if any) is kept unless the other is better by `hysteresis`
 // (a fraction); when both are overloaded the shorter period wins.

@@ -7,55 +7,240 @@
 namespace coinfer::sim {
 
 namespace {
-// Min-heap comparator (std heap functions build max-heaps).
-constexpr auto later = [](const auto& a, const auto& b) {
+// Min-heap comparators (std heap functions build max-heaps); ties by id keep
+// the order deterministic.
+constexpr auto later_tag = [](const auto& a, const auto& b) {
   return a.tag > b.tag || (a.tag == b.tag && a.id > b.id);
 };
 }  // namespace
 
-int FairChannels::add_channel(double bytes_per_s) {
+int FlowNetwork::add_resource(double bytes_per_s) {
   assert(bytes_per_s > 0);
-  Channel c;
-  c.rate = bytes_per_s;
-  ch_.push_back(std::move(c));
-  return int(ch_.size()) - 1;
+  Resource r;
+  r.cap = bytes_per_s;
+  res_.push_back(std::move(r));
+  return int(res_.size()) - 1;
 }
 
-void FairChannels::advance(Channel& c, double t) {
-  if (!c.heap.empty() && t > c.last) c.v += (t - c.last) * c.rate / double(c.heap.size());
-  c.last = std::max(c.last, t);
+double FlowNetwork::rate(int id) const { return share(flows_[size_t(id)].bound); }
+
+void FlowNetwork::advance(int ri, double t) {
+  Resource& r = res_[size_t(ri)];
+  if (r.n > 0 && t > r.last) r.v += (t - r.last) * r.share;
+  r.last = std::max(r.last, t);
 }
 
-void FairChannels::start(int ch, double t, double bytes, int id) {
-  Channel& c = ch_[size_t(ch)];
-  advance(c, t);
-  c.heap.push_back({c.v + bytes, id});
-  std::push_heap(c.heap.begin(), c.heap.end(), later);
-  ++c.gen;
+void FlowNetwork::changed(int ri) {
+  Resource& r = res_[size_t(ri)];
+  if (r.changed) return;
+  r.changed = true;
+  changed_.push_back(ri);
 }
 
-double FairChannels::next_completion(int ch) const {
-  const Channel& c = ch_[size_t(ch)];
-  if (c.heap.empty()) return std::numeric_limits<double>::infinity();
-  double remaining = std::max(0.0, c.heap.front().tag - c.v);
-  return c.last + remaining * double(c.heap.size()) / c.rate;
+int FlowNetwork::tightest(const Flow& f) const {
+  int best = f.bound >= 0 ? f.bound : f.res[0];  // ties keep the current binding
+  for (int k = 0; k < f.n_res; ++k)
+    if (share(f.res[k]) < share(best)) best = f.res[k];
+  return best;
 }
 
-void FairChannels::finish_due(int ch, double t, std::vector<int>& done) {
-  Channel& c = ch_[size_t(ch)];
-  if (c.heap.empty()) return;
-  advance(c, t);
-  // The head is due by construction; others may tie with it up to rounding.
-  const double eps = 1e-9 * std::max(1.0, std::fabs(c.v));
-  bool first = true;
-  while (!c.heap.empty() && (first || c.heap.front().tag <= c.v + eps)) {
-    std::pop_heap(c.heap.begin(), c.heap.end(), later);
-    done.push_back(c.heap.back().id);
-    c.heap.pop_back();
-    first = false;
+void FlowNetwork::bind(int id, int ri, double remaining, double t) {
+  advance(ri, t);
+  Flow& f = flows_[size_t(id)];
+  Resource& r = res_[size_t(ri)];
+  f.bound = ri;
+  for (int k = 0; k < f.n_res; ++k)
+    if (f.pos[k] >= 0) res_[size_t(f.res[k])].multi[size_t(f.pos[k])].bound = ri;
+  f.tag = r.v + remaining;
+  r.bound.push_back(Tagged{f.tag, id, ++f.version});
+  std::push_heap(r.bound.begin(), r.bound.end(), later_tag);
+  changed(ri);
+}
+
+bool FlowNetwork::valid_top(Resource& r) {
+  while (!r.bound.empty()) {
+    const Tagged& e = r.bound.front();
+    const Flow& f = flows_[size_t(e.id)];
+    if (f.active && f.version == e.version) return true;
+    std::pop_heap(r.bound.begin(), r.bound.end(), later_tag);
+    r.bound.pop_back();
   }
-  if (c.heap.empty()) c.v = 0;  // restart the virtual clock: keeps tags small
-  ++c.gen;
+  return false;
+}
+
+void FlowNetwork::settle(double t) {
+  // Flows on a changed resource may now be tightest elsewhere (or here):
+  // on a tighter one those bound elsewhere, on a looser one those bound
+  // there. Single-resource flows never move.
+  for (size_t i = 0; i < changed_.size(); ++i) {
+    const int ri = changed_[i];
+    const Resource& r = res_[size_t(ri)];
+    const bool tighter = r.n > r.n_settled, looser = r.n < r.n_settled;
+    // bind() grows changed_ and bound heaps, never a flow list.
+    for (const Resource::Member& m : r.multi) {
+      if ((tighter && m.bound == ri) || (looser && m.bound != ri)) continue;
+      const int id = m.id;
+      Flow& f = flows_[size_t(id)];
+      int best = tightest(f);
+      if (best == f.bound) continue;
+      advance(f.bound, t);
+      double remaining = std::max(0.0, f.tag - res_[size_t(f.bound)].v);
+      changed(f.bound);
+      bind(id, best, remaining, t);
+    }
+  }
+  for (int ri : changed_) {
+    Resource& r = res_[size_t(ri)];
+    r.changed = false;
+    r.n_settled = r.n;
+    if (r.n == 0) {  // idle: restart the clock, drop stale entries
+      r.v = 0;
+      r.bound.clear();
+    }
+    if (!valid_top(r)) {
+      due_erase(ri);
+      continue;
+    }
+    due_set(ri, r.last + std::max(0.0, r.bound.front().tag - r.v) / share(ri));
+  }
+  changed_.clear();
+}
+
+void FlowNetwork::start(double t, double bytes, const int* res, int n_res, int id) {
+  assert(bytes > 0 && n_res >= 1 && n_res <= kMaxResources && id >= 0);
+  if (size_t(id) >= flows_.size()) flows_.resize(size_t(id) + 1);
+  Flow& f = flows_[size_t(id)];
+  assert(!f.active);
+  f.active = true;
+  f.n_res = n_res;
+  f.bound = -1;
+  for (int k = 0; k < n_res; ++k) {
+    f.res[k] = res[k];
+    advance(res[k], t);  // at the old share
+    Resource& r = res_[size_t(res[k])];
+    set_count(r, r.n + 1);
+    if (n_res > 1) {
+      f.pos[k] = int(r.multi.size());
+      r.multi.push_back({id, -1});
+    }
+    changed(res[k]);
+  }
+  bind(id, tightest(f), bytes, t);
+  settle(t);
+}
+
+double FlowNetwork::next_completion() {
+  return due_.empty() ? std::numeric_limits<double>::infinity() : res_[size_t(due_[0])].due;
+}
+
+void FlowNetwork::due_swap(size_t i, size_t j) {
+  std::swap(due_[i], due_[j]);
+  res_[size_t(due_[i])].slot = int(i);
+  res_[size_t(due_[j])].slot = int(j);
+}
+
+void FlowNetwork::sift_up(size_t i) {
+  auto less = [&](size_t a, size_t b) {
+    const Resource &x = res_[size_t(due_[a])], &y = res_[size_t(due_[b])];
+    return x.due < y.due || (x.due == y.due && due_[a] < due_[b]);
+  };
+  while (i > 0 && less(i, (i - 1) / 2)) {
+    due_swap(i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+void FlowNetwork::sift_down(size_t i) {
+  auto less = [&](size_t a, size_t b) {
+    const Resource &x = res_[size_t(due_[a])], &y = res_[size_t(due_[b])];
+    return x.due < y.due || (x.due == y.due && due_[a] < due_[b]);
+  };
+  for (;;) {
+    size_t m = i, l = 2 * i + 1, r = l + 1;
+    if (l < due_.size() && less(l, m)) m = l;
+    if (r < due_.size() && less(r, m)) m = r;
+    if (m == i) return;
+    due_swap(i, m);
+    i = m;
+  }
+}
+
+void FlowNetwork::due_set(int ri, double t) {
+  Resource& r = res_[size_t(ri)];
+  r.due = t;
+  if (r.slot < 0) {
+    r.slot = int(due_.size());
+    due_.push_back(ri);
+  }
+  sift_up(size_t(r.slot));
+  sift_down(size_t(r.slot));
+}
+
+void FlowNetwork::due_erase(int ri) {
+  Resource& r = res_[size_t(ri)];
+  if (r.slot < 0) return;
+  size_t i = size_t(r.slot);
+  due_swap(i, due_.size() - 1);
+  due_.pop_back();
+  r.slot = -1;
+  if (i < due_.size()) {
+    sift_up(i);
+    sift_down(i);
+  }
+}
+
+void FlowNetwork::multi_erase(int id, int k) {
+  Flow& f = flows_[size_t(id)];
+  std::vector<Resource::Member>& m = res_[size_t(f.res[k])].multi;
+  const int p = f.pos[k];
+  const int last = m.back().id;
+  m[size_t(p)] = m.back();
+  m.pop_back();
+  if (last != id) {
+    Flow& g = flows_[size_t(last)];
+    for (int j = 0; j < g.n_res; ++j)
+      if (g.res[j] == f.res[k]) g.pos[j] = p;
+  }
+  f.pos[k] = -1;
+}
+
+void FlowNetwork::finish_due(double t, std::vector<int>& done) {
+  const size_t first = done.size();
+  const double eps = 1e-12 * std::max(1.0, std::fabs(t));
+  while (next_completion() <= t + eps) {
+    const int ri = due_[0];
+    Resource& r = res_[size_t(ri)];
+    due_erase(ri);  // settle() posts its next
+    changed(ri);
+    advance(ri, t);
+    // Every flow bound here whose tag the clock has reached (the first one
+    // by construction, others within rounding).
+    const double veps = 1e-9 * std::max(1.0, std::fabs(r.v));
+    for (bool first_one = true; valid_top(r) && (first_one || r.bound.front().tag <= r.v + veps);
+         first_one = false) {
+      int id = r.bound.front().id;
+      std::pop_heap(r.bound.begin(), r.bound.end(), later_tag);
+      r.bound.pop_back();
+      flows_[size_t(id)].active = false;
+      done.push_back(id);
+    }
+  }
+  // Release the finished flows' resources: every clock advanced at the old
+  // share first.
+  for (size_t i = first; i < done.size(); ++i) {
+    const Flow& f = flows_[size_t(done[i])];
+    for (int k = 0; k < f.n_res; ++k) advance(f.res[k], t);
+  }
+  for (size_t i = first; i < done.size(); ++i) {
+    const Flow& f = flows_[size_t(done[i])];
+    for (int k = 0; k < f.n_res; ++k) {
+      Resource& r = res_[size_t(f.res[k])];
+      set_count(r, r.n - 1);
+      if (f.n_res > 1) multi_erase(done[i], k);
+      changed(f.res[k]);
+    }
+  }
+  settle(t);
 }
 
 }  // namespace coinfer::sim

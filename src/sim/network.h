@@ -1,64 +1,115 @@
-// FairChannels: the simulator's fluid network model. A channel has a fixed
-// capacity (bytes/s) shared equally by the transfers active on it (processor
-// sharing): with n active transfers each progresses at capacity / n. Exact:
-// every start or finish recomputes the remaining bytes and the next
-// completion. Latency is not modelled here (the simulator adds it after the
-// last byte).
+// FlowNetwork: the simulator's fluid network model. A transfer (a flow)
+// crosses one to three resources (a device's uplink, another's downlink, an
+// explicit pair link, the shared medium), each of fixed capacity (bytes/s)
+// split equally among the flows on it. A flow moves at the smallest of its
+// resources' equal shares: min over its resources r of cap_r / n_r. That is
+// exact for flows on one resource (processor sharing) and for the common
+// fan-in and fan-out of a plan (two senders into one downlink get half of it
+// each); bandwidth a flow leaves unused at a resource where it is limited
+// elsewhere is not handed to the others (max-min fairness would).
 //
-// Implementation: a per-channel "virtual service" v(t), the bytes each active
-// transfer has received since the channel was last idle. A transfer of b bytes
-// starting when v = v0 finishes when v reaches v0 + b (its tag), so transfers
-// finish in tag order and only the smallest tag matters. O(log n) per event,
-// no allocation once the per-channel heaps have grown.
+// Cost: every resource keeps a virtual clock v(t), the bytes each flow it
+// limits has received (v grows at cap / n). A flow is bound to its tightest
+// resource and ends when that clock reaches its tag (start clock + bytes),
+// so a change of n touches no flow bound there; only flows whose tightest
+// resource changes move (their remaining bytes re-tagged on the new one).
+// Per start or finish: a scan of the multi-resource flows that may move (on
+// a resource that got tighter, those bound elsewhere; on one that got
+// looser, those bound there) and O(log n) per moved flow.
 //
-//   FairChannels net;
-//   int ch = net.add_channel(12.5e6);       // 100 Mbit/s
-//   net.start(ch, 0.0, 1e6, /*id=*/7);
-//   double t = net.next_completion(ch);     // 0.08 s
-//   std::vector<int> done;  net.finish_due(ch, t, done);   // done = {7}
+//   FlowNetwork net;
+//   int up = net.add_resource(12.5e6), down = net.add_resource(12.5e6);  // 100 Mbit/s
+//   net.start(0.0, 1e6, {up, down}, /*id=*/7);
+//   double t = net.next_completion();       // 0.08 s
+//   std::vector<int> done;  net.finish_due(t, done);   // done = {7}
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <vector>
 
 namespace coinfer::sim {
 
-class FairChannels {
+class FlowNetwork {
  public:
-  // Adds a channel of `bytes_per_s` (> 0); returns its index.
-  int add_channel(double bytes_per_s);
-  int size() const { return int(ch_.size()); }
+  static constexpr int kMaxResources = 3;
 
-  // Starts transfer `id` of `bytes` (> 0) on channel `ch` at time `t` (t must
-  // not precede the channel's last change).
-  void start(int ch, double t, double bytes, int id);
-  // Absolute time at which the next transfer on `ch` finishes (+inf if idle).
-  double next_completion(int ch) const;
-  // Incremented by every start and finish: an event scheduled for
-  // next_completion() is stale once the generation has moved on.
-  uint64_t generation(int ch) const { return ch_[size_t(ch)].gen; }
-  // At t = next_completion(ch): finishes the transfer due and any other whose
-  // remaining bytes are within rounding of zero; appends their ids to `done`.
-  void finish_due(int ch, double t, std::vector<int>& done);
-  int active(int ch) const { return int(ch_[size_t(ch)].heap.size()); }
+  // Adds a resource of `bytes_per_s` (> 0); returns its index.
+  int add_resource(double bytes_per_s);
+  int resources() const { return int(res_.size()); }
+
+  // Starts flow `id` (>= 0, not active) of `bytes` (> 0) over 1-3 distinct
+  // resources at time `t` (not before the last start or finish).
+  void start(double t, double bytes, const int* res, int n_res, int id);
+  void start(double t, double bytes, std::initializer_list<int> res, int id) {
+    start(t, bytes, res.begin(), int(res.size()), id);
+  }
+  // Absolute time at which the next flow finishes (+inf if none).
+  double next_completion();
+  // Finishes every flow due by t (within rounding; none if t is before
+  // next_completion()) and appends their ids to `done`.
+  void finish_due(double t, std::vector<int>& done);
+  int active(int resource) const { return res_[size_t(resource)].n; }
+  // Current rate of active flow `id`, bytes/s.
+  double rate(int id) const;
 
  private:
-  struct Item {
-    double tag;  // virtual service at which the transfer finishes
+  struct Flow {
+    int res[kMaxResources] = {-1, -1, -1};
+    int n_res = 0;
+    int pos[kMaxResources] = {-1, -1, -1};  // index in res[k]'s multi list
+    int bound = -1;    // resource whose clock it follows
+    double tag = 0;    // ends when that clock reaches tag
+    uint32_t version = 0;
+    bool active = false;
+  };
+  struct Tagged {
+    double tag;
     int id;
+    uint32_t version;  // the flow's at push time; stale once it moved or ended
   };
-  struct Channel {
-    double rate = 0;  // bytes/s
-    double v = 0;     // virtual service per active transfer, bytes
-    double last = 0;  // time v was last brought up to date
-    uint64_t gen = 0;
-    std::vector<Item> heap;  // min-heap on tag
+  struct Resource {
+    double cap = 0;
+    double v = 0, last = 0;     // virtual clock as of `last`
+    int n = 0;                  // active flows crossing it
+    double share = 0;           // cap / n
+    int n_settled = 0;          // n when last settled
+    struct Member {
+      int id, bound;  // a flow and the resource it is bound to
+    };
+    std::vector<Member> multi;  // the active flows crossing it and others
+    std::vector<Tagged> bound;  // min-heap on tag of the flows bound here (lazy)
+    double due = 0;             // when its next bound flow ends
+    int slot = -1;              // index in due_ (-1: nothing bound here)
+    bool changed = false;
   };
-  static void advance(Channel& c, double t);
+  double share(int r) const { return res_[size_t(r)].share; }
+  void set_count(Resource& r, int n) {
+    r.n = n;
+    r.share = n > 0 ? r.cap / double(n) : std::numeric_limits<double>::infinity();
+  }
+  void advance(int r, double t);
+  void changed(int r);
+  void bind(int id, int r, double remaining, double t);
+  int tightest(const Flow& f) const;
+  // After flow counts changed at t: flows whose tightest resource changed
+  // move; every changed resource's next finish is re-posted.
+  void settle(double t);
+  bool valid_top(Resource& r);
+  // due_: resources with a bound flow, a min-heap on `due` updated in place.
+  void due_set(int r, double t);
+  void due_erase(int r);
+  void sift_up(size_t i);
+  void sift_down(size_t i);
+  void due_swap(size_t i, size_t j);
+  void multi_erase(int id, int k);
 
-  std::vector<Channel> ch_;
+  std::vector<Flow> flows_;
+  std::vector<Resource> res_;
+  std::vector<int> due_;
+  std::vector<int> changed_;
 };
 
 }  // namespace coinfer::sim

@@ -9,12 +9,16 @@
 //   range, the columns a square-window band of the same extent would need
 //   (exact when windows and values are square, as in every zoo model). It
 //   receives the overlap of that region with every producer's region.
-// - Transfers: see FairChannels (network.h). One channel per unordered pair
-//   of nodes (the external source is a node), or one shared medium. The link
-//   latency is added once per transfer after its last byte; zero-byte and
-//   same-device transfers are instantaneous. With per-pair channels an
-//   external source has no uplink limit of its own: each device is reached at
-//   its own access link, concurrently. Results return to the source (the sink).
+// - Transfers: see FlowNetwork (network.h). Every device has an uplink and a
+//   downlink at its access rate (full duplex, as a switched LAN and the
+//   emulated testbed): a transfer i -> j crosses i's uplink and j's downlink,
+//   so two senders into one device share its downlink. An explicit link
+//   replaces both (one resource per direction). A shared medium is one more
+//   resource every transfer crosses. An external source has no uplink limit
+//   of its own: it reaches each device at that device's downlink, and results
+//   return through the device's uplink to it (the sink). The link latency is
+//   added once per transfer after its last byte; zero-byte and same-device
+//   transfers are instantaneous.
 // - Parts with empty rows are skipped. A frame completes when all its results
 //   reached the sink and every task ran (a part whose output no later part
 //   reads still costs its compute).
@@ -45,7 +49,8 @@ constexpr int kSink = -1;
 struct Edge {
   int from = 0, to = 0;
   double bytes = 0;
-  int channel = -1;  // -1: instantaneous
+  int res[FlowNetwork::kMaxResources] = {-1, -1, -1};  // network resources crossed
+  int n_res = 0;                                        // 0: instantaneous
   double latency_s = 0;
   int dst_task = kSink;  // task index, or kSink
   std::string name;
@@ -67,7 +72,7 @@ struct Model {
   std::vector<Edge> edges;       // grouped by source task (input edges first)
   std::vector<int> input_edges;  // source -> stage-0 parts
   int terminals = 0;             // sink edges + tasks without outgoing edges
-  FairChannels net;
+  FlowNetwork net;
 };
 
 double region_bytes(const Shape& s, Rows rows, Rows cols) {
@@ -108,22 +113,40 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
     if (m.src_node < 0)
       return errorf("cluster '{}': source '{}' is not a device", c.name, c.source);
   }
-  // Channels, created on first use: one shared, or one per unordered pair.
+  // Network resources, created on first use: per device an uplink and a
+  // downlink, per explicit link and direction one, and the shared medium.
   const int nodes = m.n_dev + 1;
-  std::vector<int> pair_channel(size_t(nodes) * size_t(nodes), -1);
-  auto channel_of = [&](int a, int b) -> coinfer::Result<int> {
-    int lo = std::min(a, b), hi = std::max(a, b);
-    int& ch = pair_channel[c.shared_medium ? 0 : size_t(lo) * size_t(nodes) + size_t(hi)];
-    if (ch >= 0) return ch;
-    double bps = c.shared_medium ? (c.medium_bandwidth_bps > 0 ? c.medium_bandwidth_bps
-                                                               : c.default_bandwidth_bps)
-                 : hi == m.n_dev ? c.source_bandwidth_bps(lo)
-                                 : c.bandwidth_bps(lo, hi);
+  std::vector<int> up(size_t(m.n_dev), -1), down(size_t(m.n_dev), -1);
+  std::vector<int> pair(size_t(nodes) * size_t(nodes), -1);
+  int medium = -1;
+  auto resource = [&](int& r, double bps, int a, int b) -> coinfer::Result<int> {
+    if (r >= 0) return r;
     if (!(bps > 0))
       return errorf("cluster '{}': bandwidth between '{}' and '{}' is {}: must be > 0", c.name,
-                    node_name(c, lo), node_name(c, hi), bps);
-    ch = m.net.add_channel(bps / 8.0);
-    return ch;
+                    node_name(c, a), node_name(c, b), bps);
+    return r = m.net.add_resource(bps / 8.0);
+  };
+  auto route = [&](Edge& e) -> Status {
+    const int a = e.from, b = e.to;  // devices, or n_dev for the external source
+    auto add = [&](coinfer::Result<int> r) -> Status {
+      if (!r.ok()) return r.status();
+      e.res[e.n_res++] = *r;
+      return ok_status();
+    };
+    if (a < m.n_dev && b < m.n_dev && c.linked(a, b)) {
+      RETURN_IF_ERROR(add(resource(pair[size_t(a) * size_t(nodes) + size_t(b)],
+                                   c.bandwidth_bps(a, b), a, b)));
+    } else {
+      if (a < m.n_dev)
+        RETURN_IF_ERROR(add(resource(up[size_t(a)], c.access_bandwidth_bps(a), a, b)));
+      if (b < m.n_dev)
+        RETURN_IF_ERROR(add(resource(down[size_t(b)], c.access_bandwidth_bps(b), a, b)));
+    }
+    if (c.shared_medium)
+      RETURN_IF_ERROR(add(resource(
+          medium, c.medium_bandwidth_bps > 0 ? c.medium_bandwidth_bps : c.default_bandwidth_bps, a,
+          b)));
+    return ok_status();
   };
   auto make_edge = [&](int from, int to, double bytes, int dst,
                        std::string name) -> coinfer::Result<Edge> {
@@ -134,7 +157,7 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
     e.dst_task = dst;
     e.name = std::move(name);
     if (e.bytes > 0) {
-      ASSIGN_OR_RETURN(e.channel, channel_of(from, to));
+      RETURN_IF_ERROR(route(e));
       int lo = std::min(from, to), hi = std::max(from, to);
       e.latency_s = hi == m.n_dev ? c.source_latency_s(lo) : c.latency_s(lo, hi);
     }
@@ -275,13 +298,12 @@ class TaskQueue {
   size_t head_ = 0, n_ = 0;
 };
 
-enum class Ev : uint8_t { Arrive, ComputeDone, ChannelDone, Deliver };
+enum class Ev : uint8_t { Arrive, ComputeDone, NetworkDone, Deliver };
 
 struct Event {
   double t;
   uint64_t seq;  // FIFO among equal times: deterministic
-  uint64_t gen;  // ChannelDone: the channel generation it was computed for
-  int a;         // frame, device, channel or transfer
+  int a;         // frame, device or transfer
   Ev kind;
 };
 
@@ -323,8 +345,11 @@ class Engine {
         case Ev::ComputeDone:
           on_compute_done(e.a);
           break;
-        case Ev::ChannelDone:
-          if (e.gen == m_.net.generation(e.a)) on_channel_done(e.a);
+        case Ev::NetworkDone:
+          if (e.t == armed_) {  // else superseded by an earlier one
+            armed_ = std::numeric_limits<double>::infinity();
+            on_network_done();
+          }
           break;
         case Ev::Deliver:
           deliver_xfer(e.a);
@@ -354,8 +379,8 @@ class Engine {
     double busy_s = 0, tx_s = 0, bytes_sent = 0;
   };
 
-  void push(double t, Ev kind, int a, uint64_t gen = 0) {
-    events_.push(Event{t, seq_++, gen, a, kind});
+  void push(double t, Ev kind, int a) {
+    events_.push(Event{t, seq_++, a, kind});
   }
 
   double arrival_time(int f) {
@@ -389,7 +414,7 @@ class Engine {
 
   void start_transfer(int ei, int slot, double t) {
     const Edge& e = m_.edges[size_t(ei)];
-    if (e.channel < 0) {
+    if (e.n_res == 0) {
       deliver(e, slot, t);
       return;
     }
@@ -406,24 +431,31 @@ class Engine {
     if (e.from < m_.n_dev) dev_[size_t(e.from)].bytes_sent += e.bytes;
     tx_begin(e.from, t);
     tx_begin(e.to, t);
-    m_.net.start(e.channel, t, e.bytes, x);
-    schedule_channel(e.channel);
+    m_.net.start(t, e.bytes, e.res, e.n_res, x);
+    schedule_network();
   }
 
-  void schedule_channel(int ch) {
-    double t = m_.net.next_completion(ch);
-    if (std::isfinite(t)) push(t, Ev::ChannelDone, ch, m_.net.generation(ch));
+  // One NetworkDone event armed at the network's next completion; a start
+  // that brings it forward arms an earlier one (the later one is ignored
+  // when it comes), one that pushes it back leaves it: it then finds nothing
+  // due and re-arms.
+  void schedule_network() {
+    double t = m_.net.next_completion();
+    if (t < armed_) {
+      armed_ = t;
+      push(t, Ev::NetworkDone, 0);
+    }
   }
 
-  void on_channel_done(int ch) {
+  void on_network_done() {
     done_.clear();
-    m_.net.finish_due(ch, now_, done_);
+    m_.net.finish_due(now_, done_);
     for (int x : done_) {
       const Edge& e = m_.edges[size_t(xfers_[size_t(x)].edge)];
       tx_end(e.from, now_);
       tx_end(e.to, now_);
     }
-    schedule_channel(ch);
+    schedule_network();
     for (int x : done_) {
       const Edge& e = m_.edges[size_t(xfers_[size_t(x)].edge)];
       if (e.latency_s > 0) {
@@ -546,6 +578,7 @@ class Engine {
   double next_arrival_ = 0;
   int next_frame_ = 0;
   double last_completion_ = 0;
+  double armed_ = std::numeric_limits<double>::infinity();  // pending NetworkDone
   double first_completion_ = std::numeric_limits<double>::infinity();
   std::vector<Slot> slots_;
   std::vector<int> pending_;  // per slot: undelivered inputs of each task
