@@ -31,7 +31,7 @@ struct RunArgs {
   // --adaptive
   bool adaptive = false;
   std::string strategy = "apico", profile, phases;
-  double dead_after = 1.0, heartbeat = 0.2, min_dwell = 2.0, hysteresis = 0.15, drift = 1.0, link_drop = 4.0;
+  double dead_after = 1.0, heartbeat = 0.2, min_dwell = 2.0, hysteresis = 0.1, drift = 1.0, link_drop = 4.0;
 };
 
 // --key FILE or --insecure, exactly one.

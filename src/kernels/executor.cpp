@@ -11,8 +11,16 @@ namespace coinfer::kernels {
 
 // One band of one block range: geometry, buffers and the views into them.
 struct Executor::Program {
+  // One kernel run: node `node`'s output rows `rows` into `out`.
+  struct Step {
+    int node = 0;
+    std::vector<BandView> in;
+    BandView out;
+    Rows rows;
+  };
   graph::BandGeometry geo;
   std::vector<int> order;               // node ids to run, in order
+  std::vector<Step> steps;
   std::vector<BandView> views;          // per node id: its buffer (alloc rows)
   std::vector<std::vector<float>> slots;  // buffers, shared by nodes whose lives do not overlap
 };
@@ -95,8 +103,32 @@ Result<std::unique_ptr<Executor::Program>> Executor::build_program(int a, int b,
     v.rows = geo.alloc[size_t(id)].size();
     v.data = p->slots[size_t(slot_of[size_t(id)])].data();
   }
+  // Steps, with their input views checked once here.
+  for (int id : p->order) {
+    const graph::Node& node = g_.nodes[size_t(id)];
+    Program::Step st;
+    st.node = id;
+    st.out = p->views[size_t(id)];
+    st.rows = geo.compute[size_t(id)];
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const BandView& v = p->views[size_t(node.inputs[k])];
+      RETURN_IF_ERROR(check_holds(node, int(k), v, st.rows));
+      st.in.push_back(v);
+    }
+    p->steps.push_back(std::move(st));
+  }
   p->geo = std::move(geo);
   return p;
+}
+
+// An internal invariant of band_geometry; checked once per program, never
+// assumed.
+Status Executor::check_holds(const graph::Node& node, int k, const BandView& v, Rows rows) const {
+  Rows need = graph::input_rows(g_, node, k, rows);
+  if (node.kind != graph::OpKind::Conv) need = need.clip(v.shape.h);
+  if (v.holds(need)) return ok_status();
+  return errorf("{} '{}': input {} holds rows [{}, {}) but needs [{}, {})",
+                graph::op_name(node.kind), node.name, k, v.row0, v.row0 + v.rows, need.lo, need.hi);
 }
 
 Result<Executor::Program*> Executor::program(int a, int b, Rows out) {
@@ -146,23 +178,9 @@ Result<Tensor> Executor::run_band(int a, int b, Rows out, const Tensor& input) {
   std::memcpy(iv.row(geo.input.lo), input.row(geo.input.lo),
               size_t(geo.input.size() * want.row_elements()) * 4);
   Context ctx{pool_, opt_.threads};
-  std::vector<BandView> ins;
-  for (int id : p->order) {
-    const graph::Node& node = g_.nodes[size_t(id)];
-    const BandView& ov = p->views[size_t(id)];
-    zero_margins(ov, geo.compute[size_t(id)]);
-    ins.clear();
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const BandView& v = p->views[size_t(node.inputs[k])];
-      Rows need = graph::input_rows(g_, node, int(k), geo.compute[size_t(id)]);
-      if (node.kind != graph::OpKind::Conv) need = need.clip(v.shape.h);
-      if (!v.holds(need))  // an internal invariant of band_geometry; checked, never assumed
-        return errorf("{} '{}': input {} holds rows [{}, {}) but needs [{}, {})",
-                      graph::op_name(node.kind), node.name, k, v.row0, v.row0 + v.rows, need.lo,
-                      need.hi);
-      ins.push_back(v);
-    }
-    RETURN_IF_ERROR(kernels_[size_t(id)]->run(ins, ov, geo.compute[size_t(id)], ctx));
+  for (const Program::Step& st : p->steps) {
+    zero_margins(st.out, st.rows);
+    RETURN_IF_ERROR(kernels_[size_t(st.node)]->run(st.in, st.out, st.rows, ctx));
   }
   const BandView& ov = p->views[size_t(geo.last_node)];
   Tensor result(ov.shape, out);

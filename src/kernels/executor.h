@@ -51,6 +51,7 @@ class Executor {
   Executor(graph::Graph g, ExecOptions opt);
   Result<Program*> program(int a, int b, Rows out);
   Result<std::unique_ptr<Program>> build_program(int a, int b, Rows out);
+  Status check_holds(const graph::Node& node, int k, const BandView& v, Rows rows) const;
 
   graph::Graph g_;
   ExecOptions opt_;

@@ -46,7 +46,7 @@ struct AdaptiveOptions {
   double dead_after_s = 1.0;       // silent this long = lost
   double probe_s = 0.5;            // lost workers are asked to Hello this often
   double min_dwell_s = 2.0;        // between load / drift switches
-  double hysteresis = 0.15;        // the other mode must be this much better
+  double hysteresis = 0.1;        // the other mode must be this much better
   // A device's speed moving by this factor - 1 (up or down: 1 = halved or
   // doubled) triggers re-planning.
   double drift = 1.0;
