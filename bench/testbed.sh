@@ -11,7 +11,7 @@
 # Needs root (namespaces, tc, cgroups). Usage: bench/testbed.sh [FRAMES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FRAMES=${1:-30}
+FRAMES=${1:-60}
 BIN=$PWD/build/coinfer
 STRATS="pico layerwise aofl efl modnn"
 TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)

@@ -44,6 +44,19 @@ TEST(AdaptiveMode, LowLoadPrefersOneStageHighLoadThePipeline) {
   EXPECT_TRUE(rt::choose_mode(pipe, one, 3.0, 2, std::nullopt, 0).pipeline);
 }
 
+TEST(AdaptiveMode, WaitResponseIsLatencyPlusTheMd1Wait) {
+  EXPECT_DOUBLE_EQ(rt::md1_wait_response_s(0.1, 0.3, 0), 0.3);  // no load: the latency
+  // rho = 0.5: wait = 0.5 * 0.1 / (2 * 0.5) = 0.05.
+  EXPECT_DOUBLE_EQ(rt::md1_wait_response_s(0.1, 0.3, 5), 0.35);
+  EXPECT_TRUE(std::isinf(rt::md1_wait_response_s(0.1, 0.3, 10)));
+  // The one-stage plan serves a frame at a time: its period is its latency.
+  planners::Estimate one;
+  one.period_s = 0.05;
+  one.latency_s = 0.2;
+  EXPECT_DOUBLE_EQ(rt::service_period(one, true), 0.2);
+  EXPECT_DOUBLE_EQ(rt::service_period(one, false), 0.05);
+}
+
 TEST(AdaptiveMode, HysteresisKeepsTheCurrentModeNearTheCrossover) {
   auto pipe = est(0.1, 0.4), one = est(0.2, 0.2);
   // Find a rate where the pipeline is better by under 15%.

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <tuple>
 #include <optional>
@@ -135,9 +136,10 @@ class Controller {
   double now_s() const { return ctl_.t0_ns ? double(steady_now_ns() - ctl_.t0_ns) * 1e-9 : 0; }
 
   // Frames per second that arrived in the last window (infinite: closed loop).
-  double arrival_rate() const {
+  double arrival_rate() const { return arrival_rate(o_.rate_window_s); }
+  double arrival_rate(double window_s) const {
     if (ctl_.arrival_s.empty()) return INFINITY;
-    const double t = now_s(), lo = std::max(0.0, t - o_.rate_window_s);
+    const double t = now_s(), lo = std::max(0.0, t - window_s);
     auto a = std::lower_bound(ctl_.arrival_s.begin(), ctl_.arrival_s.end(), lo);
     auto b = std::upper_bound(ctl_.arrival_s.begin(), ctl_.arrival_s.end(), t);
     if (t - lo <= 0.05) {  // nothing measured yet: the first frames' spacing
@@ -249,21 +251,38 @@ class Controller {
     if (r.responses < kMinResponses) return false;
     const int ci = mode_ == Mode::Pipeline ? 0 : 1;
     auto response = [&](int mode, double scale) {
-      ModeChoice m = choose_mode(est_pipe_, est_one_, rate, scale, std::nullopt, 0);
-      return mode == 0 ? m.pipeline_s : m.one_stage_s;
+      const planners::Estimate& e = mode == 0 ? est_pipe_ : est_one_;
+      return md1_wait_response_s(service_period(e, mode == 1) * scale, e.latency_s * scale, rate);
     };
-    const double cur_model = response(ci, time_scale_);
-    if (std::isfinite(cur_model) && cur_model > 0)
-      correction_[ci] = time_scale_ * r.response_s / cur_model;
+    // The time scale at which the model gives the measured response (the
+    // response grows with the scale: bisection in log space). Only while the
+    // rate holds still (its last half window within 20% of the window): in a
+    // ramp, the responses and the window's rate are of different loads.
+    const double half = arrival_rate(o_.rate_window_s / 2);
+    const bool steady = std::isfinite(rate) && std::fabs(half - rate) <= 0.2 * rate;
+    double lo = std::log(1e-3), hi = std::log(1e3);
+    if (steady &&response(ci, std::exp(lo)) <= r.response_s && response(ci, std::exp(hi)) >= r.response_s) {
+      for (int i = 0; i < 50; ++i) {
+        double mid = 0.5 * (lo + hi);
+        (response(ci, std::exp(mid)) < r.response_s ? lo : hi) = mid;
+      }
+      correction_[ci] = std::exp(0.5 * (lo + hi));
+    }
     // The other mode's model, its period and latency scaled by what it
     // measured against the model when it last ran calm.
-    const double other = response(1 - ci, correction_[1 - ci] > 0 ? correction_[1 - ci] : time_scale_);
+    const double other_scale = correction_[1 - ci] > 0 ? correction_[1 - ci] : time_scale_;
+    const double other = response(1 - ci, other_scale);
     // The other mode saturated below this rate before: it would again.
     if (capacity_[1 - ci] > 0 && rate > 0.9 * capacity_[1 - ci]) return false;
     auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
-    *why = fmt::format("load {:.2f}/s: measured response {} vs {} expected of the {}", rate,
-                       fmt_s(r.response_s), fmt_s(other), other_name);
-    return other < r.response_s * (1 - o_.hysteresis);
+    *why = fmt::format("load {:.2f}/s: measured response {} vs {} expected of the {} (model x {:.2f})",
+                       rate, fmt_s(r.response_s), fmt_s(other), other_name, other_scale);
+    const bool flip = other < r.response_s * (1 - o_.hysteresis);
+    if (!flip && now >= next_log_ns_) {  // --verbose: the judgements that kept the mode, 1/s
+      log(*why + " (kept)");
+      next_log_ns_ = now + 1'000'000'000;
+    }
+    return flip;
   }
 
   // One deployment: plan, deploy, stream until done or a switch, tear down.
@@ -610,11 +629,17 @@ class Controller {
   // the last calm judgement: pipeline, one-stage (0: never ran calm).
   double correction_[2] = {0, 0};
   double capacity_[2] = {0, 0};  // completions/s measured when saturated: pipeline, one-stage
-  int64_t next_mode_check_ns_ = 0;
+  int64_t next_mode_check_ns_ = 0, next_log_ns_ = 0;
   static constexpr int kMinResponses = 10;  // responses in the window to judge a mode
 };
 
 }  // namespace
+
+double md1_wait_response_s(double period_s, double latency_s, double rate) {
+  const double rho = period_s * rate;
+  if (!(rho < 1)) return std::numeric_limits<double>::infinity();
+  return latency_s + rho * period_s / (2 * (1 - rho));
+}
 
 double service_period(const planners::Estimate& e, bool one_stage) {
   return one_stage ? std::max(e.period_s, e.latency_s) : e.period_s;

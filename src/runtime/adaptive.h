@@ -83,6 +83,16 @@ struct AdaptiveReport {
 // it saturated at 18.5 frames/s, 54 ms apart).
 double service_period(const planners::Estimate& e, bool one_stage);
 
+// Mean response of a plan of one-frame latency `latency_s` that takes a
+// frame every `period_s`, at Poisson rate `rate`: the latency plus the M/D/1
+// wait, rho p / (2 (1 - rho)) with rho = p rate; infinity when rho >= 1. The
+// measured mode rule fits and predicts with this; APICO's formula
+// (planners::md1_response_s, SYSTEMS.md) adds the period once more (p + t at
+// no load), so a time scale fitted to a measured response with it came out
+// half a one-stage plan's real one, and promised it twice its capacity
+// (resnet34 on local-4: 21 frames/s promised, 9 measured).
+double md1_wait_response_s(double period_s, double latency_s, double rate);
+
 // APICO's mode rule, pure: the M/D/1 mean response (planners::md1_response_s)
 // of the pipeline and the one-stage plan at `rate`, their service period
 // and latency multiplied by `time_scale` (measured / predicted task time).
