@@ -270,7 +270,13 @@ class Controller {
     }
     // The other mode's model, its period and latency scaled by what it
     // measured against the model when it last ran calm.
-    const double other_scale = correction_[1 - ci] > 0 ? correction_[1 - ci] : time_scale_;
+    // A mode that never ran calm takes this one's scale: the task-level time
+    // scale says how fast the devices are, not how far a plan's response is
+    // from its model (resnet34: tasks 0.45x the model, responses 1.12x; with
+    // 0.45 the untried pipeline looked better at 2/s and the rule flapped).
+    const double other_scale = correction_[1 - ci] > 0 ? correction_[1 - ci]
+                               : correction_[ci] > 0   ? correction_[ci]
+                                                       : time_scale_;
     const double other = response(1 - ci, other_scale);
     // The other mode saturated below this rate before: it would again.
     if (capacity_[1 - ci] > 0 && rate > 0.9 * capacity_[1 - ci]) return false;
