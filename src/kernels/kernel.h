@@ -43,9 +43,15 @@ struct BandView {
 };
 
 struct Context {
-  pthreadpool_t pool = nullptr;  // null: run on the calling thread
+  pthreadpool_t pool = nullptr;  // null: run on the calling thread (or OpenMP, below)
   int threads = 1;               // oneDNN's (OpenMP) thread count
+  bool omp = false;              // with no pool: split loops over oneDNN's OpenMP threads
 };
+
+// Runs fn(arg, lo, hi) over [0, n) split into `threads` contiguous chunks on
+// the OpenMP runtime oneDNN uses (libgomp, looked up at run time: no second
+// thread pool to fight it for the cores). False if there is none.
+bool omp_parallel(size_t n, void (*fn)(void* arg, size_t lo, size_t hi), void* arg, int threads);
 
 class Kernel {
  public:
@@ -78,9 +84,18 @@ std::unique_ptr<Kernel> make_node_kernel(const graph::Graph& g, int id) {
 // backend-specific version share one portable implementation.
 Result<std::unique_ptr<Kernel>> make_kernel(const graph::Graph& g, int id, Backend backend);
 
-// Runs fn(i) for i in [0, n), in parallel on the context's pool.
+// Runs fn(i) for i in [0, n), in parallel on the context's pool or OpenMP
+// threads. Every i is computed by one thread, so results do not depend on
+// the split.
 template <typename F>
 void parallel_for(Context& ctx, size_t n, const F& fn) {
+  if (ctx.pool == nullptr && ctx.omp && ctx.threads > 1 && n >= 2) {
+    auto chunk = [](void* arg, size_t lo, size_t hi) {
+      const F& f = *static_cast<const F*>(arg);
+      for (size_t i = lo; i < hi; ++i) f(i);
+    };
+    if (omp_parallel(n, chunk, const_cast<F*>(&fn), ctx.threads)) return;
+  }
   if (ctx.pool == nullptr || n < 2) {
     for (size_t i = 0; i < n; ++i) fn(i);
   } else {

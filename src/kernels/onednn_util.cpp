@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+
 namespace coinfer::kernels {
 
 dnnl::engine& onednn_engine() {
@@ -21,26 +23,57 @@ namespace {
 // ourselves: the same library oneDNN uses, whatever it is.
 using SetFn = void (*)(int);
 using GetFn = int (*)();
+// What `#pragma omp parallel` compiles to with GCC (libgomp >= 4.9).
+using ParallelFn = void (*)(void (*)(void*), void*, unsigned, unsigned);
 struct Omp {
   SetFn set = nullptr;
-  GetFn get = nullptr;
+  GetFn get = nullptr, thread_num = nullptr, num_threads = nullptr;
+  ParallelFn parallel = nullptr;
   Omp() {
     set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
     get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+    thread_num = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
+    num_threads = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "omp_get_num_threads"));
+    parallel = reinterpret_cast<ParallelFn>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
   }
+  bool can_split() const { return parallel && thread_num && num_threads; }
 };
 
+const Omp& omp() {
+  static const Omp o;
+  return o;
+}
+
+struct Job {
+  void (*fn)(void*, size_t, size_t);
+  void* arg;
+  size_t n;
+};
+
+void run_chunk(void* data) {
+  const Job& j = *static_cast<const Job*>(data);
+  const size_t t = size_t(omp().thread_num()), T = size_t(std::max(1, omp().num_threads()));
+  const size_t lo = j.n * t / T, hi = j.n * (t + 1) / T;
+  if (lo < hi) j.fn(j.arg, lo, hi);
+}
+
 }  // namespace
+
+bool omp_parallel(size_t n, void (*fn)(void*, size_t, size_t), void* arg, int threads) {
+  if (!omp().can_split()) return false;
+  Job j{fn, arg, n};
+  omp().parallel(run_chunk, &j, unsigned(threads), 0);
+  return true;
+}
 
 void onednn_set_threads(const Context& ctx) {
   onednn_set_threads(ctx.threads);
 }
 
 void onednn_set_threads(int want) {
-  static const Omp omp;
   thread_local int current = -1;
-  if (want == current || !omp.set) return;
-  omp.set(want);
+  if (want == current || !omp().set) return;
+  omp().set(want);
   current = want;
 }
 
