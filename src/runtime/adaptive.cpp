@@ -250,9 +250,9 @@ class Controller {
     }
     if (r.responses < kMinResponses) return false;
     const int ci = mode_ == Mode::Pipeline ? 0 : 1;
-    auto response = [&](int mode, double scale) {
+    auto response = [&](int mode, double scale, double at) {
       const planners::Estimate& e = mode == 0 ? est_pipe_ : est_one_;
-      return md1_wait_response_s(service_period(e, mode == 1) * scale, e.latency_s * scale, rate);
+      return md1_wait_response_s(service_period(e, mode == 1) * scale, e.latency_s * scale, at);
     };
     // The time scale at which the model gives the measured response (the
     // response grows with the scale: bisection in log space). Only while the
@@ -261,10 +261,11 @@ class Controller {
     const double half = arrival_rate(o_.rate_window_s / 2);
     const bool steady = std::isfinite(rate) && std::fabs(half - rate) <= 0.2 * rate;
     double lo = std::log(1e-3), hi = std::log(1e3);
-    if (steady &&response(ci, std::exp(lo)) <= r.response_s && response(ci, std::exp(hi)) >= r.response_s) {
+    if (steady && response(ci, std::exp(lo), rate) <= r.response_s &&
+        response(ci, std::exp(hi), rate) >= r.response_s) {
       for (int i = 0; i < 50; ++i) {
         double mid = 0.5 * (lo + hi);
-        (response(ci, std::exp(mid)) < r.response_s ? lo : hi) = mid;
+        (response(ci, std::exp(mid), rate) < r.response_s ? lo : hi) = mid;
       }
       correction_[ci] = std::exp(0.5 * (lo + hi));
     }
@@ -277,13 +278,22 @@ class Controller {
     const double other_scale = correction_[1 - ci] > 0 ? correction_[1 - ci]
                                : correction_[ci] > 0   ? correction_[ci]
                                                        : time_scale_;
-    const double other = response(1 - ci, other_scale);
+    // A rising load counts at once (the last half window), a falling one
+    // after a window. This mode is judged by the worse of its measured
+    // response and its fitted model at that load: the model sees a queue
+    // coming (the one-stage plan saturating) before the responses do.
+    const double load = std::isfinite(half) ? std::max(rate, half) : rate;
+    const double other = response(1 - ci, other_scale, load);
+    const double here =
+        correction_[ci] > 0 ? std::max(r.response_s, response(ci, correction_[ci], load))
+                            : r.response_s;
     // The other mode saturated below this rate before: it would again.
-    if (capacity_[1 - ci] > 0 && rate > 0.9 * capacity_[1 - ci]) return false;
+    if (capacity_[1 - ci] > 0 && load > 0.9 * capacity_[1 - ci]) return false;
     auto fmt_s = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f} s", v) : "inf"; };
-    *why = fmt::format("load {:.2f}/s: measured response {} vs {} expected of the {} (model x {:.2f})",
-                       rate, fmt_s(r.response_s), fmt_s(other), other_name, other_scale);
-    const bool flip = other < r.response_s * (1 - o_.hysteresis);
+    *why = fmt::format("load {:.2f}/s: response {} (measured {}) vs {} expected of the {} "
+                       "(model x {:.2f})", load, fmt_s(here), fmt_s(r.response_s), fmt_s(other),
+                       other_name, other_scale);
+    const bool flip = other < here * (1 - o_.hysteresis);
     if (!flip && now >= next_log_ns_) {  // --verbose: the judgements that kept the mode, 1/s
       log(*why + " (kept)");
       next_log_ns_ = now + 1'000'000'000;
