@@ -54,7 +54,7 @@ struct AdaptiveOptions {
   // it had (and the model's) triggers re-planning.
   double link_drop = 4.0;
   double stats_s = 1.0;            // worker stats fetched this often (drift)
-  double rate_window_s = 2.0;      // arrival rate: frames arrived in this window
+  double rate_window_s = 1.0;      // arrival rate: frames arrived in this window
   int max_attempts = 3;            // runs of one frame before it fails
 };
 
