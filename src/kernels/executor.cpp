@@ -19,8 +19,7 @@ struct Executor::Program {
     Rows rows;
   };
   graph::BandGeometry geo;
-  std::vector<int> order;               // node ids to run, in order
-  std::vector<Step> steps;
+  std::vector<Step> steps;              // in order
   std::vector<BandView> views;          // per node id: its buffer (alloc rows)
   std::vector<std::vector<float>> slots;  // buffers, shared by nodes whose lives do not overlap
 };
@@ -63,11 +62,12 @@ Result<std::unique_ptr<Executor::Program>> Executor::build_program(int a, int b,
   auto p = std::make_unique<Program>();
   const size_t n = g_.nodes.size();
   p->views.resize(n);
-  // Last reader of each value within the range; the output lives to the end.
-  std::vector<int> last_use(n, -1);
+  // Nodes to run, in order; last reader of each value within the range (the
+  // output lives to the end).
+  std::vector<int> order, last_use(n, -1);
   for (int i = geo.first_node; i <= geo.last_node; ++i) {
     if (geo.compute[size_t(i)].empty()) continue;
-    p->order.push_back(i);
+    order.push_back(i);
     for (int in : g_.nodes[size_t(i)].inputs) last_use[size_t(in)] = i;
   }
   last_use[size_t(geo.last_node)] = int(n);
@@ -76,7 +76,7 @@ Result<std::unique_ptr<Executor::Program>> Executor::build_program(int a, int b,
   std::vector<int> slot_free_after;  // node id after which the slot is free
   std::vector<int> slot_of(n, -1);
   std::vector<int> alloc_order = {geo.input_node};
-  alloc_order.insert(alloc_order.end(), p->order.begin(), p->order.end());
+  alloc_order.insert(alloc_order.end(), order.begin(), order.end());
   for (int id : alloc_order) {
     const Shape& s = g_.nodes[size_t(id)].out;
     size_t need = size_t(geo.alloc[size_t(id)].size() * s.row_elements()) + 16;  // XNN tail
@@ -106,7 +106,7 @@ Result<std::unique_ptr<Executor::Program>> Executor::build_program(int a, int b,
     v.data = p->slots[size_t(slot_of[size_t(id)])].data();
   }
   // Steps, with their input views checked once here.
-  for (int id : p->order) {
+  for (int id : order) {
     const graph::Node& node = g_.nodes[size_t(id)];
     Program::Step st;
     st.node = id;

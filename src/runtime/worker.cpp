@@ -162,9 +162,7 @@ Status Worker::run() {
       for (int i = 0; i < kControlBurst && !stop_.load(); ++i) {
         auto r = control_->recv_routed(0);
         if (!r.ok()) {
-          ++garbage_;
-          if (dep_) ++dep_->stats().garbage;
-          bad("control: " + r.error());
+          control_garbage(r.error());
           continue;
         }
         if (!*r) break;
@@ -193,13 +191,18 @@ Status Worker::run() {
   return ok_status();
 }
 
+void Worker::control_garbage(const std::string& error) {
+  ++garbage_;
+  if (dep_) ++dep_->stats().garbage;
+  bad("control: " + error);
+}
+
 bool Worker::control_pending() {
   if (!held_.empty()) return true;
   for (int i = 0; i < kControlBurst; ++i) {
     auto r = control_->recv_routed(0);
     if (!r.ok()) {
-      ++garbage_;
-      bad("control: " + r.error());
+      control_garbage(r.error());
       continue;
     }
     if (!*r) break;
@@ -379,8 +382,7 @@ Result<std::vector<uint8_t>> Worker::fetch_weights(const std::string& peer,
     check_handshakes();
     auto r = control_->recv_routed(kIdlePollMs);
     if (!r.ok()) {
-      ++garbage_;
-      bad("control: " + r.error());
+      control_garbage(r.error());
       continue;
     }
     if (!*r) continue;

@@ -124,6 +124,9 @@ class Worker {
   void handle_band(Result<std::optional<net::Message>> m, int64_t arrived_ns);
   void reply(const std::string& peer, net::Message m);
   void bad(const std::string& what);  // counts and logs (rate-limited)
+  // A control message that did not decode: counted (also in the
+  // deployment's stats) and logged, wherever the control socket is read.
+  void control_garbage(const std::string& error);
   void check_handshakes();            // logs and counts failed handshakes; retries refused outputs
   void log(const std::string& line) const;
 

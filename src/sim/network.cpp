@@ -139,26 +139,23 @@ void FlowNetwork::due_swap(size_t i, size_t j) {
   res_[size_t(due_[j])].slot = int(j);
 }
 
+bool FlowNetwork::due_before(size_t a, size_t b) const {
+  const Resource &x = res_[size_t(due_[a])], &y = res_[size_t(due_[b])];
+  return x.due < y.due || (x.due == y.due && due_[a] < due_[b]);
+}
+
 void FlowNetwork::sift_up(size_t i) {
-  auto less = [&](size_t a, size_t b) {
-    const Resource &x = res_[size_t(due_[a])], &y = res_[size_t(due_[b])];
-    return x.due < y.due || (x.due == y.due && due_[a] < due_[b]);
-  };
-  while (i > 0 && less(i, (i - 1) / 2)) {
+  while (i > 0 && due_before(i, (i - 1) / 2)) {
     due_swap(i, (i - 1) / 2);
     i = (i - 1) / 2;
   }
 }
 
 void FlowNetwork::sift_down(size_t i) {
-  auto less = [&](size_t a, size_t b) {
-    const Resource &x = res_[size_t(due_[a])], &y = res_[size_t(due_[b])];
-    return x.due < y.due || (x.due == y.due && due_[a] < due_[b]);
-  };
   for (;;) {
     size_t m = i, l = 2 * i + 1, r = l + 1;
-    if (l < due_.size() && less(l, m)) m = l;
-    if (r < due_.size() && less(r, m)) m = r;
+    if (l < due_.size() && due_before(l, m)) m = l;
+    if (r < due_.size() && due_before(r, m)) m = r;
     if (m == i) return;
     due_swap(i, m);
     i = m;

@@ -101,6 +101,7 @@ class FlowNetwork {
   // due_: resources with a bound flow, a min-heap on `due` updated in place.
   void due_set(int r, double t);
   void due_erase(int r);
+  bool due_before(size_t a, size_t b) const;  // due_[a] ends first (ties: lower index)
   void sift_up(size_t i);
   void sift_down(size_t i);
   void due_swap(size_t i, size_t j);
