@@ -38,7 +38,7 @@ def phase_means(name):
 runs = {s: phase_means(s) for s in ["apico", "pico", "aofl"]}
 print("switches of the adaptive run:")
 for s in runs["apico"][0]["switches"]:
-    print(f"  t={s['at_s']:7.2f} s  {s['reason']}\n             -> {s['plan'][:80]}")
+    print(f"  t={s['at_s']:7.2f} s  {s['reason']}\n             -> {s['plan'][:80]} (deployed in {s['deploy_s']:.2f} s)")
 print(f"{'phase':>16s} {'adaptive ms':>12s} {'pico ms':>10s} {'aofl ms':>10s} {'adaptive/best':>14s}")
 for i, (n, r) in enumerate(phases):
     a, p, o = (runs[s][1][i] for s in ["apico", "pico", "aofl"])

@@ -221,6 +221,44 @@ TEST(RuntimeUnit, RoutesSendExactlyTheOverlap) {
   EXPECT_FALSE(rt::make_routes(cols, m.g, m.blocks).ok());
 }
 
+TEST(RuntimeUnit, ModelCacheKeepsTheLastModelsAndDropsTheOldestBeforeLoading) {
+  Model& m = model("yolov2_tiny");
+  int loads = 0;
+  std::weak_ptr<const graph::Graph> first;
+  auto loader = [&](bool expect_first_gone) {
+    return [&, expect_first_gone]() -> Result<std::shared_ptr<const graph::Graph>> {
+      ++loads;
+      // The model it replaces is gone before this one loads (peak: one model).
+      if (expect_first_gone) {
+        EXPECT_TRUE(first.expired());
+      }
+      return std::make_shared<const graph::Graph>(m.g);
+    };
+  };
+  rt::ModelCache cache(1);
+  EXPECT_EQ(cache.bytes(), 0u);
+  {
+    auto a = cache.get_or_load("a", loader(false));
+    ASSERT_TRUE(a.ok());
+    first = *a;
+    auto again = cache.get_or_load("a", loader(false));
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->get(), a->get());
+    EXPECT_EQ(loads, 1);
+    EXPECT_EQ(cache.bytes(), uint64_t(m.g.params()) * 4);
+  }
+  auto b = cache.get_or_load("b", loader(true));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(cache.bytes(), uint64_t(m.g.params()) * 4);
+  // Capacity 0 keeps nothing: every deployment loads.
+  rt::ModelCache none(0);
+  ASSERT_TRUE(none.get_or_load("a", loader(false)).ok());
+  ASSERT_TRUE(none.get_or_load("a", loader(false)).ok());
+  EXPECT_EQ(loads, 4);
+  EXPECT_EQ(none.bytes(), 0u);
+}
+
 TEST(RuntimeUnit, DeploySpecRoundTripAndStrictness) {
   rt::DeploySpec d;
   d.plan = make_plan("yolov2_tiny", {stage(0, 15, {{"w0", {0, 13}}})});

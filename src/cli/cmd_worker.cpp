@@ -1,6 +1,7 @@
 // coinfer worker --listen tcp://HOST:PORT (--key W.key --authorized C.pub... | --insecure)
-//                [--threads N] [--slowdown K] [--name NAME] [--cache DIR]
-// A long-lived worker: control on PORT, bands on PORT+1 (docs/RUNTIME.md);
+//                [--threads N] [--slowdown K] [--name NAME] [--cache DIR] [--keep-models N]
+// A long-lived worker: control on PORT, bands on PORT+1 (docs/RUNTIME.md),
+// keeping the last N models loaded between deployments;
 // only coordinators whose public key is --authorized may use it
 // (docs/SECURITY.md).
 // SIGTERM / SIGINT or a Shutdown message stop it cleanly (exit code 0).
@@ -19,6 +20,7 @@ struct WorkerArgs {
   std::vector<std::string> authorized;
   bool insecure = false;
   int threads = 1;
+  int keep_models = 1;
   double slowdown = 1;
   bool quiet = false;
 };
@@ -38,6 +40,7 @@ void worker(const WorkerArgs& a) {
   o.name = a.name;
   o.cache_dir = a.cache;
   o.quiet = a.quiet;
+  if (a.keep_models > 0) o.models = std::make_shared<runtime::ModelCache>(size_t(a.keep_models));
   o.security.insecure = a.insecure;
   if (a.insecure && (!a.key.empty() || !a.authorized.empty()))
     check(errorf("worker: --insecure cannot go with --key or --authorized"));
@@ -77,6 +80,9 @@ void register_worker(CLI::App& app) {
   cmd->add_option("--name", a->name, "name in logs and stats (default: the listen endpoint)");
   cmd->add_option("--cache", a->cache, "weight cache directory (default ~/.cache/coinfer)");
   cmd->add_option("--backend", a->backend, "kernels: onednn, xnnpack or reference (default: the fastest)");
+  cmd->add_option("--keep-models", a->keep_models,
+                  "models kept loaded between deployments (default 1; 0: load on every deploy)")
+      ->check(CLI::Range(0, 16));
   cmd->add_flag("--quiet", a->quiet, "no log lines on stderr");
   cmd->add_option("--key", a->key, "this worker's secret key file (coinfer keygen; mode 0600)");
   cmd->add_option("--authorized", a->authorized,

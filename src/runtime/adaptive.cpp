@@ -154,10 +154,15 @@ class Controller {
   // better by the hysteresis).
   Result<plan::Plan> choose(const cost::CostModel& cm, std::string* why) {
     if (o_.strategy != "apico") return planners::make_plan(o_.strategy, cm, o_.planner);
-    ASSIGN_OR_RETURN(pipeline_, planners::make_plan("pico", cm, o_.planner));
-    ASSIGN_OR_RETURN(one_stage_, planners::make_plan("aofl", cm, o_.planner));
-    est_pipe_ = planners::estimate(cm, pipeline_);
-    est_one_ = planners::estimate(cm, one_stage_);
+    // A mode switch keeps the cluster as it was: both plans stand.
+    auto inputs = std::make_tuple(alive_, scale_, link_);
+    if (!planned_for_ || *planned_for_ != inputs) {
+      ASSIGN_OR_RETURN(pipeline_, planners::make_plan("pico", cm, o_.planner));
+      ASSIGN_OR_RETURN(one_stage_, planners::make_plan("aofl", cm, o_.planner));
+      est_pipe_ = planners::estimate(cm, pipeline_);
+      est_one_ = planners::estimate(cm, one_stage_);
+      planned_for_ = inputs;
+    }
     // The first mode by the model; then a mode changes only when the
     // measured rule asked for it (mode_switch), other re-plans keep it.
     if (!chosen_) mode_ = preferred(arrival_rate(), why);
@@ -307,6 +312,8 @@ class Controller {
     ASSIGN_OR_RETURN(cost::CostModel cm, cost::CostModel::create(g_, blocks_, live, o_.profile));
     std::string figures;
     ASSIGN_OR_RETURN(plan::Plan p, choose(cm, &figures));
+    if (reason == "start" && o_.strategy == "apico")
+      warm(mode_ == Mode::Pipeline ? one_stage_ : pipeline_, live);
     Session s(g_, p, live, o_.run);
     s.ctl = &ctl_;
     const int64_t t_deploy = steady_now_ns();
@@ -367,6 +374,19 @@ class Controller {
       reason = next_reason_;
     }
     return ok_status();
+  }
+
+  // apico, before the stream starts: the mode not chosen is deployed once
+  // and released, so that a switch to it later finds the model loaded and
+  // the kernels compiled on the workers (resnet34's pipeline on the local
+  // testbed: deployed in 0.06 s instead of 0.25-0.48). Best effort: a
+  // failure here shows again, and is handled, when the mode is deployed.
+  void warm(const plan::Plan& p, const cluster::ClusterSpec& live) {
+    Session w(g_, p, live, o_.run);
+    const int64_t t = steady_now_ns();
+    if (!open_session(w).ok()) return;
+    close_session(w);
+    log(fmt::format("warmed {} in {:.2f} s", describe(p), double(steady_now_ns() - t) * 1e-9));
   }
 
   void release_only(Session& s) {
@@ -612,6 +632,8 @@ class Controller {
   std::vector<double> scale_;
   std::map<size_t, Probe> probes_;
   plan::Plan pipeline_, one_stage_;
+  std::optional<std::tuple<std::vector<bool>, std::vector<double>, std::vector<double>>>
+      planned_for_;  // alive_, scale_, link_ when pipeline_ and one_stage_ were made
   planners::Estimate est_pipe_, est_one_;
   Mode mode_ = Mode::Pipeline;
   double time_scale_ = 1;

@@ -45,12 +45,23 @@ Result<std::shared_ptr<const graph::Graph>> ModelCache::get_or_load(const std::s
     for (auto& [k, g] : items_)
       if (k == key) return g;
   }
+  {
+    // The oldest model goes before the new one loads, not after: the peak
+    // is one model less.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (capacity_ > 0 && items_.size() >= capacity_) items_.erase(items_.begin());
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const graph::Graph> g, load());
   std::lock_guard<std::mutex> lock(mu_);
-  if (capacity_ == 0) return g;
-  if (items_.size() >= capacity_) items_.erase(items_.begin());
-  items_.emplace_back(key, g);
+  if (capacity_ > 0) items_.emplace_back(key, g);
   return g;
+}
+
+uint64_t ModelCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t b = 0;
+  for (const auto& item : items_) b += uint64_t(item.second->params()) * sizeof(float);
+  return b;
 }
 
 Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions opt) {
@@ -254,7 +265,9 @@ void Worker::answer_simple(const std::string& peer, net::Message& m, bool busy) 
     r.capabilities = net::kCapWeightCache;
     if (opt_.backend == kernels::Backend::Xnnpack) r.capabilities |= net::kCapXnnpack;
     r.node_name = opt_.name;
+    // Kept models count as free: a deployment of another model evicts them.
     r.free_memory = available_memory_bytes();
+    if (r.free_memory > 0 && opt_.models) r.free_memory += opt_.models->bytes();
     if (opt_.memory_limit > 0 && (r.free_memory == 0 || opt_.memory_limit < r.free_memory))
       r.free_memory = opt_.memory_limit;
     r.threads = uint16_t(opt_.threads);

@@ -50,12 +50,15 @@ class ModelCache {
   using Loader = std::function<Result<std::shared_ptr<const graph::Graph>>()>;
   // The cached model, or load() it and keep it. Loads are serialised, so
   // workers that ask for the same model at once load it once.
+  // At capacity, the oldest model is dropped before a new one loads.
   Result<std::shared_ptr<const graph::Graph>> get_or_load(const std::string& key,
                                                           const Loader& load);
+  // Weight bytes of the models kept.
+  uint64_t bytes() const;
 
  private:
   std::mutex load_mu_;  // held while loading
-  std::mutex mu_;
+  mutable std::mutex mu_;
   size_t capacity_;
   std::vector<std::pair<std::string, std::shared_ptr<const graph::Graph>>> items_;  // newest last
 };
