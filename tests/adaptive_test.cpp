@@ -237,6 +237,34 @@ TEST(AdaptiveRun, LoadStepMovesToThePipeline) {
       up = true;
   EXPECT_TRUE(up) << rt::to_table(*rep);
   expect_all_identical(*rep, o);
+  // The mode not chosen was deployed once before the stream (warm standby),
+  // and each worker process loaded the model once for all its deployments.
+  int deploys = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::string log = test::slurp(w->dir / fmt::format("w{}-{}.log.err", i, i));
+    auto count = [&](const std::string& what) {
+      int n = 0;
+      for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+      return n;
+    };
+    deploys += count(" ready in ");
+    EXPECT_EQ(count("model zoo:yolov2_tiny from"), 1) << log;
+  }
+  // Deployments: each plan of the report on its devices, plus the warm-up
+  // of the pipeline (the mode not chosen at the start) on its devices.
+  auto devices = [](const std::string& plan) {
+    int n = 0;
+    for (int i = 0; i < 3; ++i) n += plan.find(fmt::format("a{}", i)) != std::string::npos;
+    return n;
+  };
+  int expected = 0;
+  std::string pipeline;
+  for (const auto& e : rep->switches) {
+    expected += devices(e.plan);
+    if (pipeline.empty() && e.plan.rfind("pico", 0) == 0) pipeline = e.plan;
+  }
+  expected += devices(pipeline);
+  EXPECT_EQ(deploys, expected) << rt::to_table(*rep);
 }
 
 TEST(AdaptiveRun, NoDevicesLeftFailsEveryFrameWithAReason) {
