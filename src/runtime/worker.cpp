@@ -44,11 +44,8 @@ Result<std::shared_ptr<const graph::Graph>> ModelCache::get_or_load(const std::s
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [k, g] : items_)
       if (k == key) return g;
-  }
-  {
     // The oldest model goes before the new one loads, not after: the peak
     // is one model less.
-    std::lock_guard<std::mutex> lock(mu_);
     if (capacity_ > 0 && items_.size() >= capacity_) items_.erase(items_.begin());
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const graph::Graph> g, load());

@@ -20,6 +20,17 @@ def expect_error(args, *needles):
     return ok
 
 
+def expect_usage_error(args, *needles):
+    """A flag the command line parser refuses (CLI11): its own exit code, and a
+    first line naming the flag and the rule, then the pointer to --help."""
+    p = run(args, expect_ok=False)
+    first = (p.stderr.strip().splitlines() or [""])[0]
+    ok = p.returncode > 1 and all(n in first for n in needles)
+    print(f"{'ok  ' if ok else 'FAIL'} coinfer {' '.join(args)}: rc={p.returncode}: {first}",
+          flush=True)
+    return ok
+
+
 def small_model(path, op="Relu"):
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, 8, 8])
@@ -89,6 +100,13 @@ def main():
                                             "--dead-after", "1"], "dead-after", "heartbeat"))
         results.append(expect_error(base + ["--adaptive", "--frames", "3", "--strategy", "nope"],
                                     "unknown strategy 'nope'"))
+        # coinfer worker: models kept between deployments, 0 to 16.
+        ep = ["worker", "--listen", "tcp://127.0.0.1:1", "--insecure"]
+        results.append(expect_usage_error(ep + ["--keep-models", "17"], "--keep-models",
+                                          "not in range 0 to 16"))
+        results.append(expect_usage_error(ep + ["--keep-models", "-1"], "--keep-models",
+                                          "not in range 0 to 16"))
+        results.append(expect_usage_error(ep + ["--keep-models", "two"], "--keep-models"))
     if not all(results):
         sys.exit("some bad inputs were not reported clearly")
 
