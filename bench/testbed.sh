@@ -8,10 +8,11 @@
 # Throughput is the steady rate (completions after the first one, per second:
 # `steady_fps` of run and simulate), so a short run is not charged the
 # pipeline fill; fps over the whole makespan is printed next to it.
-# Needs root (namespaces, tc, cgroups). Usage: bench/testbed.sh [FRAMES]
+# Needs root (namespaces, tc, cgroups). Usage: bench/testbed.sh [FRAMES] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FRAMES=${1:-60}
+ROUNDS=${2:-3}
 BIN=$PWD/build/coinfer
 STRATS="pico layerwise aofl efl modnn"
 TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
@@ -42,28 +43,47 @@ PY
       if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$fps') > float('$bestfps') else 1)"; then best=$s; bestfps=$fps; fi
     done
     $BIN plan $P --cluster "$TMP/spec.json" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
-    base=""
+    # Frames and in-flight count of each plan (stages + 1), and the
+    # simulator's prediction for it.
     for s in single $best; do
       n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 2) / 3 ))
       stages=$(/usr/bin/python3 -c "import json; print(len(json.load(open('$TMP/$m.$s.plan.json'))['stages']))")
-      k=$((stages + 1))
-      meas=$($BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
-      pred=$($BIN simulate $P --cluster "$TMP/spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
-      line=$(/usr/bin/python3 - "$meas" "$pred" <<'PY'
+      echo "$n $((stages + 1))" > "$TMP/$m.$s.nk"
+      $BIN simulate $P --cluster "$TMP/spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n \
+        --in-flight $((stages + 1)) --json > "$TMP/$m.$s.pred.json" 2>/dev/null
+    done
+    # Single device and best plan alternate, ROUNDS times: the host's speed
+    # drifts, so each round's ratio compares runs a few seconds apart.
+    ratios=""
+    for r in $(seq "$ROUNDS"); do
+      base=""
+      for s in single $best; do
+        read n k < "$TMP/$m.$s.nk"
+        meas=$($BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
+        pred=$(cat "$TMP/$m.$s.pred.json")
+        line=$(/usr/bin/python3 - "$meas" "$pred" <<'PY2'
 import json, sys
 m, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(m["steady_fps"], p["steady_fps"], m["latency_ms"]["p50"], p["latency_ms"]["p50"], m["completed"], m["throughput_fps"])
-PY
+PY2
 )
-      read fps sfps p50 sp50 done mfps <<<"$line"
-      [ -z "$base" ] && base=$fps
-      /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" "$mfps" <<'PY'
+        read fps sfps p50 sp50 done mfps <<<"$line"
+        [ -z "$base" ] && base=$fps
+        /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" "$mfps" <<'PY2'
 import sys
 m, bw, s, n, fps, sfps, p50, sp50, base, mfps = sys.argv[1:]
 fps, sfps, p50, sp50, base, mfps = map(float, (fps, sfps, p50, sp50, base, mfps))
 print(f"{m:9s} {bw:8s} {s:10s} {int(n):7d} {fps:9.2f} {sfps:9.2f} {100*(sfps-fps)/fps:+6.1f}% {mfps:9.2f} {p50:9.1f} {sp50:9.1f} {100*(sp50-p50)/p50:+6.1f}% {fps/base:7.2f}x")
-PY
+PY2
+        if [ $s != single ]; then ratios="$ratios $(/usr/bin/python3 -c "print($fps / $base)")"; fi
+      done
     done
+    /usr/bin/python3 - "$m" "$bw" "$best" $ratios <<'PY2'
+import statistics, sys
+m, bw, best, *r = sys.argv[1:]
+r = [float(x) for x in r]
+print(f"{m:9s} {bw:8s} {best}: median speedup {statistics.median(r):.2f}x over {len(r)} rounds ({', '.join(f'{x:.2f}' for x in r)})")
+PY2
   done
   $BIN cluster down --state "$TMP/state.json" >/dev/null
 done

@@ -79,10 +79,60 @@ TEST(CostModel, MeasuredProfileRoundTrips) {
     else EXPECT_EQ(t.rows.size(), 4u) << k;
   }
   EXPECT_GT(p->whole_seconds, 0);
+  // A cut saves at most the cheaper of its two blocks; none before block 0.
+  EXPECT_EQ(p->version, 2);
+  ASSERT_EQ(p->cut_seconds.size(), blocks.size());
+  EXPECT_EQ(p->cut_seconds[0], 0);
+  for (size_t k = 1; k < blocks.size(); ++k) {
+    EXPECT_GE(p->cut_seconds[k], 0) << k;
+    EXPECT_LE(p->cut_seconds[k],
+              std::min(p->blocks[k - 1].seconds.back(), p->blocks[k].seconds.back()))
+        << k;
+  }
+  p->io_seconds_per_byte = 1.5e-9;
   auto q = cost::parse_profile(cost::to_json(*p), "mem");
   ASSERT_TRUE(q.ok()) << q.error();
   EXPECT_EQ(q->blocks[0].rows, p->blocks[0].rows);
   EXPECT_EQ(q->blocks[0].seconds, p->blocks[0].seconds);
+  EXPECT_EQ(q->cut_seconds, p->cut_seconds);
+  EXPECT_EQ(q->io_seconds_per_byte, 1.5e-9);
+}
+
+// A task pays its blocks, less the cuts inside it (scaled by the rows of the
+// value at the cut), plus its input and output bands through the transport.
+TEST(CostModel, TaskPaysItsBlocksLessItsCutsPlusItsBands) {
+  graph::Graph g = small_net();
+  auto blocks = graph::find_blocks(g);
+  ASSERT_EQ(blocks.size(), 4u);  // conv 32 rows, maxpool 16, conv 16, pool + dense 1
+  cost::Profile p = cost::analytic_profile(g, blocks, 10, 5);
+  p.version = 2;
+  const double c1 = 0.1 * p.blocks[1].seconds.back(), c2 = 0.2 * p.blocks[2].seconds.back(),
+               c3 = 0.3 * p.blocks[3].seconds.back();
+  p.cut_seconds = {0, c1, c2, c3};
+  p.io_seconds_per_byte = 1e-9;
+  auto cm = cost::CostModel::create(g, blocks, two_devices(2.0), p);
+  ASSERT_TRUE(cm.ok()) << cm.error();
+  auto whole = graph::band_geometry(g, blocks, 0, 4, {0, 1});
+  ASSERT_TRUE(whole.ok());
+  double blocks_s = 0;
+  for (const auto& t : p.blocks) blocks_s += t.seconds.back();
+  double want = blocks_s - c1 - c2 - c3 + (3 * 32 * 32 + 10) * 4.0 * 1e-9;  // the frame, the vector
+  EXPECT_NEAR(cm->band_seconds(0, *whole), want, 1e-12);
+  EXPECT_NEAR(cm->band_seconds(1, *whole), want / 2, 1e-12);
+  // Rows 0-8 of the pool: 16 of the conv's 32 rows cross the cut (half of
+  // it), from input rows 0-17 (the 3x3 conv's halo row).
+  auto half = graph::band_geometry(g, blocks, 0, 2, {0, 8});
+  ASSERT_TRUE(half.ok());
+  ASSERT_EQ(half->compute[size_t(blocks[0].last)].size(), 16);
+  ASSERT_EQ(half->input.size(), 17);
+  want = p.blocks[0].at(16) + p.blocks[1].at(8) - c1 * 16 / 32 +
+         (17 * 32 * 3 + 8 * 16 * 16) * 4.0 * 1e-9;
+  EXPECT_NEAR(cm->band_seconds(0, *half), want, 1e-12);
+  // One block alone: no cut, its own bands.
+  auto one = graph::band_geometry(g, blocks, 2, 3, {0, 16});
+  ASSERT_TRUE(one.ok());
+  EXPECT_NEAR(cm->band_seconds(0, *one),
+              p.blocks[2].seconds.back() + (16 * 16 * 16 + 16 * 16 * 32) * 4.0 * 1e-9, 1e-12);
 }
 
 TEST(CostModel, BadProfilesRejected) {
@@ -93,6 +143,23 @@ TEST(CostModel, BadProfilesRejected) {
   EXPECT_NE(r.error().find("ascending"), std::string::npos) << r.error();
   r = cost::parse_profile(R"({"version":9,"model":"m","blocks":[]})", "p.json");
   EXPECT_NE(r.error().find("version 9"), std::string::npos) << r.error();
+  // Version 2: cuts (one per block, 0 first, in [0, 1e6]) and the transport.
+  const std::string v2 = R"({"version":2,"model":"m","blocks":[{"rows":[1],"seconds":[1]},)"
+                         R"({"rows":[1],"seconds":[1]}],)";
+  EXPECT_TRUE(cost::parse_profile(v2 + R"("cut_seconds":[0,0.5],"io_seconds_per_byte":1e-9})", "p.json").ok());
+  for (auto [tail, want] : std::vector<std::pair<std::string, std::string>>{
+           {R"("io_seconds_per_byte":1e-9})", "cut_seconds"},
+           {R"("cut_seconds":[0],"io_seconds_per_byte":1e-9})", "has 1 entries, blocks has 2"},
+           {R"("cut_seconds":[0,-1],"io_seconds_per_byte":1e-9})", "cut_seconds[1]=-1"},
+           {R"("cut_seconds":[0.5,0],"io_seconds_per_byte":1e-9})", "cut_seconds[0]=0.5"},
+           {R"("cut_seconds":[0,0.5]})", "io_seconds_per_byte"},
+           {R"("cut_seconds":[0,0.5],"io_seconds_per_byte":-1})", "io_seconds_per_byte=-1"},
+           {R"("cut_seconds":[0,0.5],"io_seconds_per_byte":0.5})", "must be in [0, 1e-3]"}}) {
+    r = cost::parse_profile(v2 + tail, "p.json");
+    ASSERT_FALSE(r.ok()) << tail;
+    EXPECT_NE(r.error().find("profile 'p.json'"), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find(want), std::string::npos) << r.error();
+  }
   graph::Graph g = small_net();
   auto blocks = graph::find_blocks(g);
   cost::Profile wrong;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <random>
 
+#include "net/io_cost.h"
 #include "net/transport.h"
 #include "net/wire.h"
 
@@ -387,6 +388,18 @@ TEST(NetTransport, BandLoopbackTcp) {
   Result<Endpoint> e = parse_endpoint("tcp://127.0.0.1:*");  // any free port
   ASSERT_TRUE(e.ok());
   send_and_receive_band(e->str());
+}
+
+// The transport's CPU per byte, through CURVE on loopback TCP: something, and
+// less than the 10 us per KB an idle machine would never approach.
+TEST(NetTransport, IoCostIsMeasured) {
+  auto r = net::measure_io_seconds_per_byte(1 << 18, 8);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_GT(*r, 0);
+  EXPECT_LT(*r, 1e-8);
+  auto bad = net::measure_io_seconds_per_byte(100, 8);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("bytes >= 16384"), std::string::npos) << bad.error();
 }
 
 TEST(NetTransport, RecvTimeoutReturnsEmpty) {

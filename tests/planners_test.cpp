@@ -100,13 +100,14 @@ void check_all(const std::vector<cluster::ClusterSpec>& clusters) {
 }  // namespace
 
 // The planners' geometry shortcut (per-block composition of separable row
-// bounds) equals band_geometry / band_seconds on random bands.
+// bounds) equals band_geometry / band_seconds on random bands, cuts and
+// transport included.
 TEST(PlannersGeometry, MatchesBandGeometry) {
   const uint32_t seed = 20261124;
   std::mt19937 rng(seed);
   auto c = make_cluster("one", {0.5});
   for (const std::string& m : zoo_names()) {
-    auto env = make_env(m, c);
+    auto env = make_env(m, c, true);
     planners::Context cx(*env->cm);
     const int nb = cx.n_blocks();
     for (int t = 0; t < 200; ++t) {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "cli/cli.h"
+#include "cli/workload.h"
 #include "cluster/cluster.h"
 #include "cost/cost_model.h"
 #include "kernels/executor.h"
@@ -82,7 +83,7 @@ void demo(const DemoArgs& a) {
   //    are relative to it.
   std::printf("- profiling this machine (per block, latency vs rows)...\n");
   std::fflush(stdout);
-  cost::Profile ref = unwrap(cost::measure_profile(g, 1, 4, 3));
+  cost::Profile ref = profile_this_machine(g, 1, 4, 3);
   cost::CostModel cm = unwrap(cost::CostModel::create(g, blocks, spec, ref));
 
   // 2. Plan with every strategy, keep the best predicted throughput.

@@ -24,4 +24,8 @@ struct Workload {
 std::unique_ptr<Workload> load_workload(const std::string& model, const std::string& cluster,
                                         const std::string& profile_path);
 
+// This machine's profile of `g`: cost::measure_profile, and the transport's
+// CPU per byte (net::measure_io_seconds_per_byte). Throws Failure on error.
+cost::Profile profile_this_machine(const graph::Graph& g, int threads, int points, int repeats);
+
 }  // namespace coinfer::cli

@@ -33,6 +33,10 @@ std::string to_json(const Profile& p) {
   nlohmann::json j = {{"version", p.version}, {"model", p.model},   {"host", p.host},
                       {"threads", p.threads}, {"whole_seconds", p.whole_seconds},
                       {"blocks", blocks}};
+  if (p.version >= 2) {
+    j["cut_seconds"] = p.cut_seconds;
+    j["io_seconds_per_byte"] = p.io_seconds_per_byte;
+  }
   return j.dump(1);
 }
 
@@ -43,7 +47,8 @@ Result<Profile> parse_profile(const std::string& text, const std::string& what) 
   Profile p;
   try {
     p.version = j.at("version").get<int>();
-    if (p.version != 1) return errorf("profile '{}': version {}: this build reads 1", what, p.version);
+    if (p.version != 1 && p.version != 2)
+      return errorf("profile '{}': version {}: this build reads 1 and 2", what, p.version);
     p.model = j.at("model").get<std::string>();
     p.host = j.value("host", "");
     p.threads = j.value("threads", 1);
@@ -66,6 +71,20 @@ Result<Profile> parse_profile(const std::string& text, const std::string& what) 
                         b.seconds[i]);
       }
       p.blocks.push_back(std::move(b));
+    }
+    if (p.version >= 2) {
+      p.cut_seconds = j.at("cut_seconds").get<std::vector<double>>();
+      if (p.cut_seconds.size() != p.blocks.size())
+        return errorf("profile '{}': cut_seconds: has {} entries, blocks has {}: must be equal", what,
+                      p.cut_seconds.size(), p.blocks.size());
+      for (size_t k = 0; k < p.cut_seconds.size(); ++k)
+        if (!(p.cut_seconds[k] >= 0) || p.cut_seconds[k] > 1e6 || (k == 0 && p.cut_seconds[k] != 0))
+          return errorf("profile '{}': cut_seconds[{}]={}: must be in [0, 1e6] (and 0 at 0)", what, k,
+                        p.cut_seconds[k]);
+      p.io_seconds_per_byte = j.at("io_seconds_per_byte").get<double>();
+      if (!(p.io_seconds_per_byte >= 0) || p.io_seconds_per_byte > 1e-3)
+        return errorf("profile '{}': io_seconds_per_byte={}: must be in [0, 1e-3]", what,
+                      p.io_seconds_per_byte);
     }
   } catch (const nlohmann::json::exception& e) {
     return errorf("profile '{}': {}", what, e.what());
@@ -190,6 +209,32 @@ Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, 
     }
     p.blocks.push_back(std::move(t));
   }
+  // Cuts: blocks k-1 and k run as one band, in passes over the whole frame
+  // that pair every other block (both parities), against the two blocks timed
+  // on their own above. Clamped at 0 and at the cheaper block: noise.
+  std::vector<std::vector<double>> pairs(n);
+  for (size_t parity = 0; parity < 2; ++parity) {
+    ex->drop_programs();
+    for (int rep = 0; rep <= repeats; ++rep) {
+      for (size_t k = 0; k < n;) {
+        size_t e = (k % 2 == parity && k + 2 <= n) ? k + 2 : k + 1;
+        auto t0 = now();
+        RETURN_IF_ERROR(
+            ex->run_band(int(k), int(e), {0, block_height(g, blocks[e - 1])}, in[k]).status());
+        if (rep > 0 && e == k + 2)
+          pairs[k + 1].push_back(std::chrono::duration<double>(now() - t0).count());
+        k = e;
+      }
+    }
+  }
+  p.version = 2;
+  p.cut_seconds.assign(n, 0.0);
+  for (size_t k = 1; k < n; ++k) {
+    std::vector<double>& v = pairs[k];
+    std::sort(v.begin(), v.end());
+    double s0 = p.blocks[k - 1].seconds.back(), s1 = p.blocks[k].seconds.back();
+    p.cut_seconds[k] = std::clamp(s0 + s1 - v[v.size() / 2], 0.0, std::min(s0, s1));
+  }
   std::vector<double> whole;
   RETURN_IF_ERROR(ex->run(x).status());
   for (int rep = 0; rep < repeats; ++rep) {
@@ -211,10 +256,17 @@ Result<CostModel> CostModel::create(const graph::Graph& g, const std::vector<gra
   cm.blocks_ = &blocks;
   cm.c_ = c;
   for (const graph::Node& n : g.nodes) cm.model_flops_ += graph::node_cost(g, n, {0, n.out.h}).flops;
+  for (const graph::Block& b : blocks) {  // float32 rows
+    cm.in_row_bytes_.push_back(4.0 * double(g.nodes[size_t(b.input)].out.row_elements()));
+    cm.out_row_bytes_.push_back(4.0 * double(g.nodes[size_t(b.last)].out.row_elements()));
+  }
   auto check = [&](const Profile& p, const std::string& what) -> Status {
     if (p.blocks.size() != blocks.size())
       return errorf("profile {}: has {} blocks, model '{}' has {}: measured on another model?",
                     what, p.blocks.size(), g.name, blocks.size());
+    if (!p.cut_seconds.empty() && p.cut_seconds.size() != blocks.size())
+      return errorf("profile {}: has {} cut_seconds for {} blocks: must be equal", what,
+                    p.cut_seconds.size(), blocks.size());
     return ok_status();
   };
   RETURN_IF_ERROR(check(reference, "'reference'"));
@@ -236,13 +288,31 @@ double CostModel::block_seconds(int d, int k, double rows) const {
   return profiles_[size_t(d)].blocks[size_t(k)].at(rows) / speed_[size_t(d)];
 }
 
-double CostModel::band_seconds(int d, const graph::BandGeometry& geo) const {
+double CostModel::cut_seconds(int d, int k, double rows) const {
+  const Profile& p = profiles_[size_t(d)];
+  if (p.cut_seconds.empty() || k <= 0) return 0;
+  int h = g_->nodes[size_t((*blocks_)[size_t(k - 1)].last)].out.h;
+  return p.cut_seconds[size_t(k)] * std::max(0.0, rows) / h / speed_[size_t(d)];
+}
+
+double CostModel::io_seconds(int d, double bytes) const {
+  return profiles_[size_t(d)].io_seconds_per_byte * std::max(0.0, bytes) / speed_[size_t(d)];
+}
+
+double CostModel::task_seconds(int d, int a, int b, const int* rows, int in_rows) const {
   double s = 0;
-  for (int k = geo.a; k < geo.b; ++k) {
-    int last = (*blocks_)[size_t(k)].last;
-    s += block_seconds(d, k, geo.compute[size_t(last)].size());
+  for (int k = a; k < b; ++k) {
+    s += block_seconds(d, k, rows[k - a]);
+    if (k > a) s -= cut_seconds(d, k, rows[k - 1 - a]);
   }
-  return s;
+  double bytes = double(in_rows) * in_row_bytes_[size_t(a)] + double(rows[b - 1 - a]) * out_row_bytes_[size_t(b - 1)];
+  return std::max(0.0, s) + io_seconds(d, bytes);
+}
+
+double CostModel::band_seconds(int d, const graph::BandGeometry& geo) const {
+  std::vector<int> rows;
+  for (int k = geo.a; k < geo.b; ++k) rows.push_back(geo.compute[size_t((*blocks_)[size_t(k)].last)].size());
+  return task_seconds(d, geo.a, geo.b, rows.data(), geo.input.size());
 }
 
 double CostModel::transfer_seconds(int i, int j, double bytes) const {
@@ -259,9 +329,9 @@ double CostModel::transfer_seconds(int i, int j, double bytes) const {
 }
 
 double CostModel::flops_per_s(int d) const {
-  double s = 0;
-  for (size_t k = 0; k < blocks_->size(); ++k)
-    s += block_seconds(d, int(k), g_->nodes[size_t((*blocks_)[k].last)].out.h);
+  std::vector<int> rows;
+  for (const graph::Block& b : *blocks_) rows.push_back(g_->nodes[size_t(b.last)].out.h);
+  double s = task_seconds(d, 0, int(rows.size()), rows.data(), g_->input_shape().h);
   return s > 0 ? model_flops_ / s : 0;
 }
 

@@ -32,6 +32,15 @@ struct Profile {
   int version = 1;
   std::vector<BlockTable> blocks;
   double whole_seconds = 0;  // whole-model latency measured on the same host
+  // Version 2. cut_seconds[k] (k >= 1; [0] = 0): what running blocks k-1 and k
+  // in one band saves against two bands, at full rows: the executor's work at
+  // a band's edges (reorders of the value between them out of and into the
+  // kernels' layouts, band buffers), which every block timed on its own pays.
+  // Empty: nothing (version 1, analytic profiles).
+  std::vector<double> cut_seconds;
+  // CPU seconds per byte of band a worker receives or sends (the transport:
+  // decoding, CURVE, the kernel's TCP). 0: not measured.
+  double io_seconds_per_byte = 0;
 };
 
 Result<Profile> parse_profile(const std::string& json_text, const std::string& what);
@@ -56,11 +65,22 @@ class CostModel {
   static Result<CostModel> create(const graph::Graph& g, const std::vector<graph::Block>& blocks,
                                   const cluster::ClusterSpec& c, const Profile& reference);
 
-  // Seconds for device `d` to compute a band (every block of the range at the
-  // rows the geometry gives it, halo included).
+  // Seconds for device `d` to compute a band (task_seconds of the rows the
+  // geometry gives every block, halo included).
   double band_seconds(int d, const graph::BandGeometry& geo) const;
-  // Seconds for device d to run block k producing `rows` output rows.
+  // Seconds for device d to run blocks [a, b) as one task: block k producing
+  // rows[k - a] output rows from in_rows rows of block a's input. The blocks'
+  // profiled times, less the cuts inside the task, plus receiving the input
+  // and sending the output.
+  double task_seconds(int d, int a, int b, const int* rows, int in_rows) const;
+  // Seconds for device d to run block k producing `rows` output rows, as a
+  // task of its own.
   double block_seconds(int d, int k, double rows) const;
+  // Seconds device d saves by running blocks k-1 and k in one task, for `rows`
+  // rows of the value between them.
+  double cut_seconds(int d, int k, double rows) const;
+  // CPU seconds device d spends receiving or sending `bytes` of band.
+  double io_seconds(int d, double bytes) const;
   // Transfer time of `bytes` from device i to j (i == j: 0); -1 = the source.
   double transfer_seconds(int i, int j, double bytes) const;
   // Device capacity in FLOP/s on this model (whole-model FLOPs / whole time).
@@ -77,6 +97,7 @@ class CostModel {
   cluster::ClusterSpec c_;
   std::vector<Profile> profiles_;  // per device (speed already applied below)
   std::vector<double> speed_;      // per device
+  std::vector<double> in_row_bytes_, out_row_bytes_;  // per block: one row of its input, output
   double model_flops_ = 0;
 };
 

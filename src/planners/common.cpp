@@ -167,25 +167,19 @@ Rows Context::block_rows(int a, int b, int k, Rows out) {
 
 double Context::compute_seconds(int d, int a, int b, Rows out) {
   if (out.empty()) return 0;
-  double s = 0;
   for (int k = b - 1; k >= a; --k) {
-    s += cm_.block_seconds(d, k, std::max(0, out.size()));
-    if (k > a) out = {in_lo(k, out.lo), in_hi(k, out.hi)};
+    rows_scratch_[size_t(k)] = std::max(0, out.size());
+    out = {in_lo(k, out.lo), in_hi(k, out.hi)};
   }
-  return s;
+  return cm_.task_seconds(d, a, b, &rows_scratch_[size_t(a)], std::max(0, out.size()));
 }
 
 double Context::mean_compute_seconds(int a, int b, Rows out) {
   if (out.empty() || nd_ == 0) return 0;
   if (same_profile_) return compute_seconds(0, a, b, out) * speed_[0] / mean_speed_;
-  for (int k = b - 1; k >= a; --k) {
-    rows_scratch_[size_t(k)] = std::max(0, out.size());
-    if (k > a) out = {in_lo(k, out.lo), in_hi(k, out.hi)};
-  }
   double inv = 0;
   for (int d = 0; d < nd_; ++d) {
-    double t = 0;
-    for (int k = a; k < b; ++k) t += cm_.block_seconds(d, k, rows_scratch_[size_t(k)]);
+    double t = compute_seconds(d, a, b, out);
     if (t <= 0) return 0;
     inv += 1.0 / t;
   }
