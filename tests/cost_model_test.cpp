@@ -148,11 +148,12 @@ TEST(CostModel, BadProfilesRejected) {
                          R"({"rows":[1],"seconds":[1]}],)";
   EXPECT_TRUE(cost::parse_profile(v2 + R"("cut_seconds":[0,0.5],"io_seconds_per_byte":1e-9})", "p.json").ok());
   for (auto [tail, want] : std::vector<std::pair<std::string, std::string>>{
-           {R"("io_seconds_per_byte":1e-9})", "cut_seconds"},
+           {R"("io_seconds_per_byte":1e-9})", "cut_seconds: must be an array of numbers"},
+           {R"("cut_seconds":[0,"x"],"io_seconds_per_byte":1e-9})", "cut_seconds: must be an array"},
            {R"("cut_seconds":[0],"io_seconds_per_byte":1e-9})", "has 1 entries, blocks has 2"},
            {R"("cut_seconds":[0,-1],"io_seconds_per_byte":1e-9})", "cut_seconds[1]=-1"},
            {R"("cut_seconds":[0.5,0],"io_seconds_per_byte":1e-9})", "cut_seconds[0]=0.5"},
-           {R"("cut_seconds":[0,0.5]})", "io_seconds_per_byte"},
+           {R"("cut_seconds":[0,0.5]})", "io_seconds_per_byte: must be a number"},
            {R"("cut_seconds":[0,0.5],"io_seconds_per_byte":-1})", "io_seconds_per_byte=-1"},
            {R"("cut_seconds":[0,0.5],"io_seconds_per_byte":0.5})", "must be in [0, 1e-3]"}}) {
     r = cost::parse_profile(v2 + tail, "p.json");

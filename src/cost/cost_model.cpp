@@ -73,7 +73,13 @@ Result<Profile> parse_profile(const std::string& text, const std::string& what) 
       p.blocks.push_back(std::move(b));
     }
     if (p.version >= 2) {
-      p.cut_seconds = j.at("cut_seconds").get<std::vector<double>>();
+      const auto& cuts = j.value("cut_seconds", nlohmann::json());
+      if (!cuts.is_array() || !std::all_of(cuts.begin(), cuts.end(), [](auto& v) { return v.is_number(); }))
+        return errorf("profile '{}': cut_seconds: must be an array of numbers, one per block "
+                      "(version 2)", what);
+      if (!j.value("io_seconds_per_byte", nlohmann::json()).is_number())
+        return errorf("profile '{}': io_seconds_per_byte: must be a number (version 2)", what);
+      p.cut_seconds = cuts.get<std::vector<double>>();
       if (p.cut_seconds.size() != p.blocks.size())
         return errorf("profile '{}': cut_seconds: has {} entries, blocks has {}: must be equal", what,
                       p.cut_seconds.size(), p.blocks.size());

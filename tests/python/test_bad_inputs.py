@@ -1,5 +1,6 @@
 """Bad input through the CLI: each must exit non-zero with one clear line
 naming the thing and the rule broken, never a crash."""
+import json
 import os
 import sys
 
@@ -100,6 +101,30 @@ def main():
                                             "--dead-after", "1"], "dead-after", "heartbeat"))
         results.append(expect_error(base + ["--adaptive", "--frames", "3", "--strategy", "nope"],
                                     "unknown strategy 'nope'"))
+        # Profiles (version 2): one cut per block, 0 first; transport CPU in [0, 1e-3].
+        prof = os.path.join(t, "tiny.profile.json")
+        results.append(run(["profile", "device", "--model", "zoo:yolov2_tiny", "-o", prof,
+                            "--points", "2", "--repeats", "1"]).returncode == 0)
+        good_prof = json.load(open(prof))
+        plan = ["plan", "--model", "zoo:yolov2_tiny", "--cluster", cl, "--strategy", "pico"]
+        for field, value, needles in [
+                ("cut_seconds", [0.0], ["cut_seconds", "has 1 entries", "must be equal"]),
+                ("cut_seconds", None, ["cut_seconds: must be an array of numbers"]),
+                ("cut_seconds", [0.0, "x"], ["cut_seconds: must be an array of numbers"]),
+                ("io_seconds_per_byte", -1, ["io_seconds_per_byte=-1", "[0, 1e-3]"]),
+                ("io_seconds_per_byte", "fast", ["io_seconds_per_byte: must be a number"])]:
+            bad_prof = dict(good_prof)
+            if value is None:
+                del bad_prof[field]
+            else:
+                bad_prof[field] = value
+            path = os.path.join(t, "bad.profile.json")
+            json.dump(bad_prof, open(path, "w"))
+            results.append(expect_error(plan + ["--profile", path], "bad.profile.json", *needles))
+        cuts = list(good_prof["cut_seconds"])
+        cuts[0] = 0.5
+        json.dump(dict(good_prof, cut_seconds=cuts), open(path, "w"))
+        results.append(expect_error(plan + ["--profile", path], "cut_seconds[0]=0.5"))
         # coinfer worker: models kept between deployments, 0 to 16.
         ep = ["worker", "--listen", "tcp://127.0.0.1:1", "--insecure"]
         results.append(expect_usage_error(ep + ["--keep-models", "17"], "--keep-models",
