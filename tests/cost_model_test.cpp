@@ -146,10 +146,13 @@ TEST(CostModel, BadProfilesRejected) {
   // Version 2: cuts (one per block, 0 first, in [0, 1e6]) and the transport.
   const std::string v2 = R"({"version":2,"model":"m","blocks":[{"rows":[1],"seconds":[1]},)"
                          R"({"rows":[1],"seconds":[1]}],)";
-  EXPECT_TRUE(cost::parse_profile(v2 + R"("cut_seconds":[0,0.5],"io_seconds_per_byte":1e-9})", "p.json").ok());
+  EXPECT_TRUE(
+      cost::parse_profile(v2 + R"("cut_seconds":[0,0.5],"io_seconds_per_byte":1e-9})", "p.json")
+          .ok());
   for (auto [tail, want] : std::vector<std::pair<std::string, std::string>>{
            {R"("io_seconds_per_byte":1e-9})", "cut_seconds: must be an array of numbers"},
-           {R"("cut_seconds":[0,"x"],"io_seconds_per_byte":1e-9})", "cut_seconds: must be an array"},
+           {R"("cut_seconds":[0,"x"],"io_seconds_per_byte":1e-9})",
+            "cut_seconds: must be an array"},
            {R"("cut_seconds":[0],"io_seconds_per_byte":1e-9})", "has 1 entries, blocks has 2"},
            {R"("cut_seconds":[0,-1],"io_seconds_per_byte":1e-9})", "cut_seconds[1]=-1"},
            {R"("cut_seconds":[0.5,0],"io_seconds_per_byte":1e-9})", "cut_seconds[0]=0.5"},

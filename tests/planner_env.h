@@ -36,8 +36,8 @@ struct PlannerEnv {
 
 // `cuts`: the profile also charges what a measured one does: every cut 10%
 // of the cheaper block beside it, and 1 ms of CPU per MB of band moved.
-inline std::unique_ptr<PlannerEnv> make_env(const std::string& model,
-                                            const cluster::ClusterSpec& c, bool cuts = false) {
+inline std::unique_ptr<PlannerEnv> make_env(const std::string& model, const cluster::ClusterSpec& c,
+                                            bool cuts = false) {
   auto e = std::make_unique<PlannerEnv>();
   e->g = &zoo_graph(model);
   e->blocks = graph::find_blocks(*e->g);

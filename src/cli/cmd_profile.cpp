@@ -27,8 +27,8 @@ void profile_device(const ProfileArgs& a) {
   std::ofstream f(a.output);
   if (!f) check(errorf("profile: cannot write '{}'", a.output));
   f << cost::to_json(p) << "\n";
-  std::printf("%-4s %-30s %8s %12s %12s %10s %12s\n", "blk", "cut", "rows", "1 row (ms)", "all (ms)",
-              "nonlin", "cut (ms)");
+  std::printf("%-4s %-30s %8s %12s %12s %10s %12s\n", "blk", "cut", "rows", "1 row (ms)",
+              "all (ms)", "nonlin", "cut (ms)");
   double sum = 0, cuts = 0;
   for (size_t k = 0; k < p.blocks.size(); ++k) {
     const cost::BlockTable& t = p.blocks[k];
@@ -41,9 +41,10 @@ void profile_device(const ProfileArgs& a) {
     sum += t.seconds.back();
     cuts += p.cut_seconds[k];
   }
-  std::printf("whole model: %.2f ms measured; blocks %.2f ms, less cuts %.2f ms = %.2f ms (%+.1f%%)\n",
-              p.whole_seconds * 1e3, sum * 1e3, cuts * 1e3, (sum - cuts) * 1e3,
-              100 * (sum - cuts - p.whole_seconds) / p.whole_seconds);
+  std::printf(
+      "whole model: %.2f ms measured; blocks %.2f ms, less cuts %.2f ms = %.2f ms (%+.1f%%)\n",
+      p.whole_seconds * 1e3, sum * 1e3, cuts * 1e3, (sum - cuts) * 1e3,
+      100 * (sum - cuts - p.whole_seconds) / p.whole_seconds);
   std::printf("transport: %.3f ms of CPU per MB received or sent; wrote %s\n",
               p.io_seconds_per_byte * 1e9, a.output.c_str());
 }

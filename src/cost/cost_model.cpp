@@ -74,19 +74,22 @@ Result<Profile> parse_profile(const std::string& text, const std::string& what) 
     }
     if (p.version >= 2) {
       const auto& cuts = j.value("cut_seconds", nlohmann::json());
-      if (!cuts.is_array() || !std::all_of(cuts.begin(), cuts.end(), [](auto& v) { return v.is_number(); }))
-        return errorf("profile '{}': cut_seconds: must be an array of numbers, one per block "
-                      "(version 2)", what);
+      if (!cuts.is_array() ||
+          !std::all_of(cuts.begin(), cuts.end(), [](auto& v) { return v.is_number(); }))
+        return errorf(
+            "profile '{}': cut_seconds: must be an array of numbers, one per block "
+            "(version 2)",
+            what);
       if (!j.value("io_seconds_per_byte", nlohmann::json()).is_number())
         return errorf("profile '{}': io_seconds_per_byte: must be a number (version 2)", what);
       p.cut_seconds = cuts.get<std::vector<double>>();
       if (p.cut_seconds.size() != p.blocks.size())
-        return errorf("profile '{}': cut_seconds: has {} entries, blocks has {}: must be equal", what,
-                      p.cut_seconds.size(), p.blocks.size());
+        return errorf("profile '{}': cut_seconds: has {} entries, blocks has {}: must be equal",
+                      what, p.cut_seconds.size(), p.blocks.size());
       for (size_t k = 0; k < p.cut_seconds.size(); ++k)
         if (!(p.cut_seconds[k] >= 0) || p.cut_seconds[k] > 1e6 || (k == 0 && p.cut_seconds[k] != 0))
-          return errorf("profile '{}': cut_seconds[{}]={}: must be in [0, 1e6] (and 0 at 0)", what, k,
-                        p.cut_seconds[k]);
+          return errorf("profile '{}': cut_seconds[{}]={}: must be in [0, 1e6] (and 0 at 0)", what,
+                        k, p.cut_seconds[k]);
       p.io_seconds_per_byte = j.at("io_seconds_per_byte").get<double>();
       if (!(p.io_seconds_per_byte >= 0) || p.io_seconds_per_byte > 1e-3)
         return errorf("profile '{}': io_seconds_per_byte={}: must be in [0, 1e-3]", what,
@@ -311,13 +314,15 @@ double CostModel::task_seconds(int d, int a, int b, const int* rows, int in_rows
     s += block_seconds(d, k, rows[k - a]);
     if (k > a) s -= cut_seconds(d, k, rows[k - 1 - a]);
   }
-  double bytes = double(in_rows) * in_row_bytes_[size_t(a)] + double(rows[b - 1 - a]) * out_row_bytes_[size_t(b - 1)];
+  double bytes = double(in_rows) * in_row_bytes_[size_t(a)] +
+                 double(rows[b - 1 - a]) * out_row_bytes_[size_t(b - 1)];
   return std::max(0.0, s) + io_seconds(d, bytes);
 }
 
 double CostModel::band_seconds(int d, const graph::BandGeometry& geo) const {
   std::vector<int> rows;
-  for (int k = geo.a; k < geo.b; ++k) rows.push_back(geo.compute[size_t((*blocks_)[size_t(k)].last)].size());
+  for (int k = geo.a; k < geo.b; ++k)
+    rows.push_back(geo.compute[size_t((*blocks_)[size_t(k)].last)].size());
   return task_seconds(d, geo.a, geo.b, rows.data(), geo.input.size());
 }
 

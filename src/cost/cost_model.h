@@ -73,8 +73,8 @@ class CostModel {
   // profiled times, less the cuts inside the task, plus receiving the input
   // and sending the output.
   double task_seconds(int d, int a, int b, const int* rows, int in_rows) const;
-  // Seconds for device d to run block k producing `rows` output rows, as a
-  // task of its own.
+  // Seconds for device d to run block k producing `rows` output rows: its
+  // profiled time alone (both band edges paid, the transport not).
   double block_seconds(int d, int k, double rows) const;
   // Seconds device d saves by running blocks k-1 and k in one task, for `rows`
   // rows of the value between them.

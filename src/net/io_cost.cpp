@@ -28,7 +28,8 @@ Band band_of(int64_t bytes, uint64_t frame) {
 }  // namespace
 
 Result<double> measure_io_seconds_per_byte(int64_t bytes, int count) {
-  if (bytes < 4 * 64 * 64 || count < 1) return errorf("io cost: bytes >= 16384 and count >= 1 required");
+  if (bytes < 4 * 64 * 64 || count < 1)
+    return errorf("io cost: bytes >= 16384 and count >= 1 required");
   ASSIGN_OR_RETURN(Keypair server, generate_keypair());
   ASSIGN_OR_RETURN(Keypair client, generate_keypair());
   ASSIGN_OR_RETURN(auto keys, AuthorizedKeys::create({client.public_key}, nullptr));
@@ -60,7 +61,10 @@ Result<double> measure_io_seconds_per_byte(int64_t bytes, int count) {
   Status got = ok_status();
   for (int i = 0; i < count && got.ok(); ++i) {
     auto n = receive();
-    if (n.ok()) moved += *n; else got = n.status();
+    if (n.ok())
+      moved += *n;
+    else
+      got = n.status();
   }
   sender.join();
   double cpu = process_cpu_seconds() - t0;
