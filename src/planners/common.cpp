@@ -165,21 +165,27 @@ Rows Context::block_rows(int a, int b, int k, Rows out) {
   return k + 1 >= b ? out : input_rows(k + 1, b, out);
 }
 
-double Context::compute_seconds(int d, int a, int b, Rows out) {
-  if (out.empty()) return 0;
+int Context::fill_rows(int a, int b, Rows out) {
   for (int k = b - 1; k >= a; --k) {
     rows_scratch_[size_t(k)] = std::max(0, out.size());
     out = {in_lo(k, out.lo), in_hi(k, out.hi)};
   }
-  return cm_.task_seconds(d, a, b, &rows_scratch_[size_t(a)], std::max(0, out.size()));
+  return std::max(0, out.size());
+}
+
+double Context::compute_seconds(int d, int a, int b, Rows out) {
+  if (out.empty()) return 0;
+  int in_rows = fill_rows(a, b, out);
+  return cm_.task_seconds(d, a, b, &rows_scratch_[size_t(a)], in_rows);
 }
 
 double Context::mean_compute_seconds(int a, int b, Rows out) {
   if (out.empty() || nd_ == 0) return 0;
   if (same_profile_) return compute_seconds(0, a, b, out) * speed_[0] / mean_speed_;
+  int in_rows = fill_rows(a, b, out);
   double inv = 0;
   for (int d = 0; d < nd_; ++d) {
-    double t = compute_seconds(d, a, b, out);
+    double t = cm_.task_seconds(d, a, b, &rows_scratch_[size_t(a)], in_rows);
     if (t <= 0) return 0;
     inv += 1.0 / t;
   }

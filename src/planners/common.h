@@ -124,6 +124,9 @@ class Context {
   // hi (clipped); filled lazily from single-block geometries.
   int in_lo(int k, int lo);
   int in_hi(int k, int hi);
+  // rows_scratch_[k] for k in [a, b): the rows block k computes for `out`
+  // rows of block b-1; returns the rows of block a's input.
+  int fill_rows(int a, int b, Rows out);
 
   const cost::CostModel& cm_;
   int nb_ = 0, nd_ = 0;
