@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 FRAMES=${1:-60}
 ROUNDS=${2:-3}
 BIN=$PWD/build/coinfer
-STRATS="pico layerwise aofl efl modnn"
+STRATS="pico pico-interleaved layerwise aofl efl modnn"
 TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
 cleanup() { $BIN cluster down --all >/dev/null 2>&1 || true; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -47,7 +47,8 @@ PY
     # simulator's prediction for it.
     for s in single $best; do
       n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 2) / 3 ))
-      stages=$(/usr/bin/python3 -c "import json; print(len(json.load(open('$TMP/$m.$s.plan.json'))['stages']))")
+      # stages of the longest pipeline (interleaved plans hold several)
+      stages=$(/usr/bin/python3 -c "import json, collections; s = json.load(open('$TMP/$m.$s.plan.json'))['stages']; print(max(collections.Counter(x.get('pipeline', 0) for x in s).values()))")
       echo "$n $((stages + 1))" > "$TMP/$m.$s.nk"
       $BIN simulate $P --cluster "$TMP/spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n \
         --in-flight $((stages + 1)) --json > "$TMP/$m.$s.pred.json" 2>/dev/null

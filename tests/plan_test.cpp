@@ -365,6 +365,56 @@ TEST(PlanValidate, StructuralRules) {
   EXPECT_NE(errors_of(p).find("version 2: this build reads version 1"), std::string::npos);
 }
 
+TEST(PlanValidate, InterleavedPipelines) {
+  const Model& m = model("resnet18");
+  const int nb = m.nb();
+  auto c = make_cluster(3);
+  auto errors_of = [&](const Plan& p) { return lines(plan::validate(p, m.g, m.blocks, c)); };
+  auto whole = [&](int a, int b, int pipe) {
+    Stage s{a, b, {{"d" + std::to_string(pipe), {0, m.out(b).h}, {0, 0}}}};
+    s.pipeline = pipe;
+    return s;
+  };
+  Plan p;
+  p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, 3, 1), whole(3, nb, 1), whole(0, nb, 2)};
+  EXPECT_EQ(errors_of(p), " (none)");
+  auto spans = plan::pipeline_spans(p);
+  ASSERT_TRUE(spans.ok()) << spans.error();
+  EXPECT_EQ(*spans, (std::vector<Rows>{{0, 2}, {2, 4}, {4, 5}}));
+  EXPECT_EQ(plan::depth(p), 2);
+  // Each pipeline must chain from block 0 to the last block on its own.
+  p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, 3, 1)};
+  EXPECT_NE(errors_of(p).find(fmt::format("pipeline 1 stage 2: blocks [0,3): the last stage must "
+                                          "end at block {}",
+                                          nb)),
+            std::string::npos)
+      << errors_of(p);
+  p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(1, nb, 1)};
+  EXPECT_NE(errors_of(p).find("pipeline 1 stage 2: blocks [1,"), std::string::npos);
+  EXPECT_NE(errors_of(p).find("the first stage must start at block 0"), std::string::npos);
+  // Numbered 0, 1, ... in contiguous groups.
+  for (std::vector<int> nums : {std::vector<int>{1, 1}, {0, 2}, {0, 1, 0}}) {
+    p.stages.clear();
+    for (int k : nums) p.stages.push_back(whole(0, nb, k));
+    std::string e = errors_of(p);
+    EXPECT_NE(e.find("pipelines must be numbered 0, 1, ... with each one's stages together"),
+              std::string::npos)
+        << e;
+    EXPECT_FALSE(plan::pipeline_spans(p).ok());
+    EXPECT_EQ(plan::depth(p), int(nums.size()));
+  }
+  // JSON: "pipeline" is written on every stage of an interleaved plan only.
+  p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, nb, 1)};
+  const std::string text = plan::to_json(p);
+  EXPECT_NE(text.find(R"({"pipeline": 0, "blocks": [0, 2])"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"({"pipeline": 1, "blocks": [0, )"), std::string::npos) << text;
+  auto q = plan::parse(text, "p.json");
+  ASSERT_TRUE(q.ok()) << q.error();
+  EXPECT_TRUE(*q == p);
+  p.stages = {whole(0, nb, 0)};
+  EXPECT_EQ(plan::to_json(p).find("pipeline"), std::string::npos);
+}
+
 TEST(PlanValidate, GridGapsAndOverlaps) {
   const Model& m = model("resnet18");
   auto c = make_cluster(4);
@@ -447,7 +497,11 @@ TEST(PlanJson, MalformedTextsNameTheField) {
       {doc(R"([{"blocks":[0,1.5],"parts":[]}])"),
        "stages[0].blocks[1]: must be an integer, got number 1.5"},
       {doc(R"([{"blocks":[0,2],"parts":[],"part":[]}])"),
-       "stages[0].part: unknown key (expected blocks, parts)"},
+       "stages[0].part: unknown key (expected blocks, parts, pipeline)"},
+      {doc(R"([{"blocks":[0,2],"parts":[],"pipeline":-1}])"),
+       "stages[0].pipeline=-1: must be >= 0"},
+      {doc(R"([{"blocks":[0,2],"parts":[],"pipeline":"1"}])"),
+       R"(stages[0].pipeline: must be an integer, got string "1")"},
       {doc("[" + stage(ok_part) + "," + stage(R"({"device":"b","rows":[5,3]})") + "]"),
        "plan 'p.json': stages[1].parts[0].rows=[5,3]: must be [lo, hi) with lo < hi"},
       {doc("[" + stage(R"({"device":"b","rows":[-1,3]})") + "]"),

@@ -365,6 +365,38 @@ TEST(RuntimeE2E, Vgg16Pipeline3) {
                    2, 2);
 }
 
+plan::Stage in_pipeline(int k, plan::Stage s) {
+  s.pipeline = k;
+  return s;
+}
+
+TEST(RuntimeE2E, Resnet34InterleavedPipelines) {
+  // Frames take three pipelines in turn; w1 runs blocks [6,11) in two of
+  // them (one executor) and [6,10) in the third.
+  expect_identical("resnet34",
+                   make_plan("resnet34", {in_pipeline(0, stage(0, 6, {{"w0", {0, 28}}})),
+                                          in_pipeline(0, stage(6, 11, {{"w1", {0, 14}}})),
+                                          in_pipeline(0, stage(11, 19, {{"w2", {0, 1}}})),
+                                          in_pipeline(1, stage(0, 6, {{"w0", {0, 28}}})),
+                                          in_pipeline(1, stage(6, 10, {{"w1", {0, 14}}})),
+                                          in_pipeline(1, stage(10, 19, {{"w2", {0, 1}}})),
+                                          in_pipeline(2, stage(0, 5, {{"w0", {0, 56}}})),
+                                          in_pipeline(2, stage(5, 11, {{"w1", {0, 14}}})),
+                                          in_pipeline(2, stage(11, 19, {{"w2", {0, 1}}}))}),
+                   7, 4);
+}
+
+TEST(RuntimeE2E, Yolov2TinyInterleavedSplitAndPipeline) {
+  // Pipeline 0 splits the whole model by rows; pipeline 1 is a two-stage
+  // pipeline over other devices and w0.
+  expect_identical(
+      "yolov2_tiny",
+      make_plan("yolov2_tiny", {in_pipeline(0, stage(0, 15, {{"w0", {0, 6}}, {"w1", {6, 13}}})),
+                                in_pipeline(1, stage(0, 9, {{"w2", {0, 13}}, {"w3", {13, 26}}})),
+                                in_pipeline(1, stage(9, 15, {{"w0", {0, 13}}}))}),
+      5, 3);
+}
+
 // Every planner's plan runs on real workers with outputs bit-identical to the
 // single-device run. The shared cluster's spec is made heterogeneous (speeds
 // 1:2:3:4, 100 Mbps) so that planners split unevenly and drop devices.

@@ -100,7 +100,7 @@ void demo(const DemoArgs& a) {
       std::printf("    %-10s skipped: %s\n", s.name.c_str(), p.error().c_str());
       continue;
     }
-    so.in_flight = int(p->stages.size()) + 1;
+    so.in_flight = plan::depth(*p) + 1;
     Result<sim::Result> r = sim::simulate(*p, cm, so);
     if (!r.ok()) continue;
     std::printf("    %-10s %2zu stage(s): predicted %6.2f fps, latency %7.1f ms\n", s.name.c_str(),
@@ -145,7 +145,7 @@ void demo(const DemoArgs& a) {
                               std::tuple{"cooperative", &best, best_fps}}) {
     std::printf("- running %d frames, %s (%s)...\n", a.frames, mode, p->strategy.c_str());
     std::fflush(stdout);
-    ro.in_flight = int(p->stages.size()) + 1;
+    ro.in_flight = plan::depth(*p) + 1;
     Row r{mode, p->strategy, 0, fps, unwrap(runtime::run(g, *p, live, ro))};
     std::vector<std::string> devs;
     for (const auto& s : p->stages)

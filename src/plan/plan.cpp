@@ -247,6 +247,18 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
     errors.push_back("plan has no stages");
     return errors;
   }
+  auto spans = pipeline_spans(p);
+  if (!spans.ok()) {
+    errors.push_back(spans.error());
+    return errors;
+  }
+  // first/last stage of its pipeline, per stage index
+  std::vector<bool> first(p.stages.size()), last(p.stages.size());
+  for (Rows sp : *spans) {
+    first[size_t(sp.lo)] = true;
+    last[size_t(sp.hi - 1)] = true;
+  }
+  const bool interleaved = spans->size() > 1;
   std::map<std::string, int> devices;
   for (size_t i = 0; i < c.devices.size(); ++i) devices.emplace(c.devices[i].name, int(i));
   std::map<std::string, MemoryUse> use;
@@ -265,10 +277,11 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
     } else {
       range_ok = true;
     }
-    if (si == 0 && f != 0) {
+    if (interleaved) where = fmt::format("pipeline {} {}", st.pipeline, where);
+    if (first[si] && f != 0) {
       errors.push_back(where + ": the first stage must start at block 0" +
                        (f > 0 ? fmt::format(" (blocks [0,{}) are not run)", f) : ""));
-    } else if (si > 0) {
+    } else if (!first[si]) {
       int prev = p.stages[si - 1].last_block;
       if (f > prev)
         errors.push_back(fmt::format("{}: gap after stage {}: blocks [{},{}) are not run", where,
@@ -277,7 +290,7 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
         errors.push_back(fmt::format("{}: overlaps stage {}: blocks [{},{}) would run twice", where,
                                      si - 1, f, std::min(prev, l)));
     }
-    if (si + 1 == p.stages.size() && l != nb)
+    if (last[si] && l != nb)
       errors.push_back(where + fmt::format(": the last stage must end at block {}", nb) +
                        (l < nb ? fmt::format(" (blocks [{},{}) are not run)", l, nb) : ""));
     if (st.parts.empty()) {
@@ -313,6 +326,32 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
                     st.size() == 1 ? "" : "s", fmt::join(st, ", ")));
   }
   return errors;
+}
+
+Result<std::vector<Rows>> pipeline_spans(const Plan& p) {
+  std::vector<Rows> spans;
+  for (size_t i = 0; i < p.stages.size(); ++i) {
+    const int k = p.stages[i].pipeline, at = int(spans.size()) - 1;
+    if (at >= 0 && k == at) {
+      spans.back().hi = int(i) + 1;
+    } else if (k == at + 1) {
+      spans.push_back({int(i), int(i) + 1});
+    } else {
+      return errorf(
+          "stage {}: pipeline {}: pipelines must be numbered 0, 1, ... with each one's stages "
+          "together (expected {})",
+          i, k, at < 0 ? "0" : fmt::format("{} or {}", at, at + 1));
+    }
+  }
+  return spans;
+}
+
+int depth(const Plan& p) {
+  auto spans = pipeline_spans(p);
+  if (!spans.ok()) return int(p.stages.size());
+  int d = 0;
+  for (Rows sp : *spans) d = std::max(d, sp.size());
+  return d;
 }
 
 Plan single_device_plan(const graph::Graph& g, const std::vector<graph::Block>& blocks,

@@ -7,6 +7,14 @@
 // last_block-1 (a row range, optionally a column range for grid tiling).
 // Every device of a stage runs the whole block range on its own region, with
 // halo rows recomputed. The regions of a stage must tile the output exactly.
+//
+// Interleaved pipelines: a plan may hold several pipelines over the same
+// devices (stages carry "pipeline": k, numbered 0, 1, ... in contiguous
+// groups; each pipeline chains from block 0 to the last block on its own).
+// Frame f runs pipeline f mod K. Pipelines that move a stage boundary by a
+// block on some frames give each device a fractional share of that block on
+// average: a balance that block boundaries alone cannot reach
+// (planners/interleave.cpp, docs/PLAN.md).
 #pragma once
 
 #include <string>
@@ -32,6 +40,7 @@ struct Stage {
   int first_block = 0;
   int last_block = 0;  // exclusive
   std::vector<Assignment> parts;
+  int pipeline = 0;  // which of the plan's interleaved pipelines (0 if one)
   bool operator==(const Stage&) const = default;
 };
 
@@ -43,8 +52,16 @@ struct Plan {
   bool operator==(const Plan&) const = default;
 };
 
+// The stage index range [lo, hi) of each pipeline, in order, or an error
+// naming the first stage whose pipeline number breaks the rule (numbered 0,
+// 1, ... in contiguous groups). Frame f runs pipeline f % spans.size().
+Result<std::vector<Rows>> pipeline_spans(const Plan& p);
+// Stages of the longest pipeline: the stage count of a one-pipeline plan
+// (and of a plan whose pipeline numbers are invalid).
+int depth(const Plan& p);
+
 // Checks the plan against a model and a cluster: stages cover all blocks in
-// order; each stage's regions tile its output (no gap, no overlap); regions
+// order (each pipeline's); each stage's regions tile its output (no gap, no overlap); regions
 // lie within the output; non-partitionable blocks are not split; devices
 // exist; each device's memory holds its weights and buffers. Returns one
 // message per violation (empty = valid).

@@ -2,6 +2,7 @@
 // line naming the field path, and a stable writer (one part per line).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -123,12 +124,17 @@ Status read_part(const Reader& r, const json& v, const std::string& path, Assign
 }
 
 Status read_stage(const Reader& r, const json& v, const std::string& path, Stage* s) {
-  RETURN_IF_ERROR(r.object(v, path, {"blocks", "parts"}));
+  RETURN_IF_ERROR(r.object(v, path, {"blocks", "parts", "pipeline"}));
   RETURN_IF_ERROR(r.need(v, path, "blocks"));
   Rows blocks;
   RETURN_IF_ERROR(r.range(v["blocks"], path + ".blocks", &blocks, "first", "last"));
   s->first_block = blocks.lo;
   s->last_block = blocks.hi;
+  if (v.contains("pipeline")) {
+    RETURN_IF_ERROR(r.integer(v["pipeline"], path + ".pipeline", &s->pipeline));
+    if (s->pipeline < 0)
+      return r.fail(fmt::format("{}.pipeline={}", path, s->pipeline), "must be >= 0");
+  }
   RETURN_IF_ERROR(r.need(v, path, "parts"));
   const json& parts = v["parts"];
   if (!parts.is_array()) return r.fail(path + ".parts", "must be an array, got " + describe(parts));
@@ -204,10 +210,13 @@ std::string to_json(const Plan& p) {
   std::string o =
       fmt::format("{{\n  \"version\": {},\n  \"model\": {},\n  \"strategy\": {},\n  \"stages\": [",
                   p.version, quote(p.model), quote(p.strategy));
+  const bool interleaved =
+      std::any_of(p.stages.begin(), p.stages.end(), [](const Stage& s) { return s.pipeline != 0; });
   for (size_t i = 0; i < p.stages.size(); ++i) {
     const Stage& s = p.stages[i];
-    o += fmt::format("{}\n    {{\"blocks\": [{}, {}], \"parts\": [", i ? "," : "", s.first_block,
-                     s.last_block);
+    o += fmt::format("{}\n    {{", i ? "," : "");
+    if (interleaved) o += fmt::format("\"pipeline\": {}, ", s.pipeline);
+    o += fmt::format("\"blocks\": [{}, {}], \"parts\": [", s.first_block, s.last_block);
     for (size_t j = 0; j < s.parts.size(); ++j) {
       const Assignment& a = s.parts[j];
       o += fmt::format("{}\n      {{\"device\": {}, \"rows\": [{}, {}]", j ? "," : "",

@@ -23,6 +23,10 @@ const std::vector<Strategy>& strategies() {
        "pipeline of (segment, device group) stages, min period under a latency bound "
        "(PICO + local search + exact class DP)",
        plan_pico},
+      {"pico-interleaved",
+       "pico, then its stage boundaries moved by a block on some of K pipelines that frames "
+       "take in turn, balancing the devices' mean load [ours]",
+       plan_pico_interleaved},
       {"pico-paper", "PICO as published: Algorithm 1 (homogeneous DP) + Algorithm 2 (greedy)",
        plan_pico_paper},
       {"apico", "pico or aofl, whichever has the lower M/D/1 response time at --rate (APICO)",
@@ -60,12 +64,14 @@ Result<plan::Plan> make_plan(const std::string& name, const cost::CostModel& cm,
 
 namespace {
 
+// One pipeline's stages [lo, hi) of the plan.
 template <typename F>
-Estimate estimate_with(const cost::CostModel& cm, const plan::Plan& p, F f) {
-  Context cx(cm);
+Estimate estimate_pipeline(Context& cx, const plan::Plan& p, Rows span, F f) {
+  const cost::CostModel& cm = cx.cm();
   std::vector<Draft> stages;
   const Estimate bad{kInf, kInf, {}};
-  for (const plan::Stage& s : p.stages) {
+  for (int i = span.lo; i < span.hi; ++i) {
+    const plan::Stage& s = p.stages[size_t(i)];
     if (s.first_block < 0 || s.last_block > cx.n_blocks() || s.first_block >= s.last_block)
       return bad;
     const Shape& out = cx.out_shape(s.last_block - 1);
@@ -81,6 +87,24 @@ Estimate estimate_with(const cost::CostModel& cm, const plan::Plan& p, F f) {
     stages.push_back(std::move(d));
   }
   return f(cx, stages);
+}
+
+// Interleaved pipelines: the mean of their periods and latencies (the
+// period is then an upper bound: the busiest device's mean load can be
+// lower than the mean of each pipeline's busiest); stage_s of all stages.
+template <typename F>
+Estimate estimate_with(const cost::CostModel& cm, const plan::Plan& p, F f) {
+  auto spans = plan::pipeline_spans(p);
+  if (!spans.ok() || spans->empty()) return {kInf, kInf, {}};
+  Context cx(cm);
+  Estimate sum;
+  for (Rows span : *spans) {
+    Estimate e = estimate_pipeline(cx, p, span, f);
+    sum.period_s += e.period_s / double(spans->size());
+    sum.latency_s += e.latency_s / double(spans->size());
+    sum.stage_s.insert(sum.stage_s.end(), e.stage_s.begin(), e.stage_s.end());
+  }
+  return sum;
 }
 
 }  // namespace

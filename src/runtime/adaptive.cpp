@@ -235,7 +235,7 @@ class Controller {
     const planners::Estimate& ce = mode_ == Mode::Pipeline ? est_pipe_ : est_one_;
     const planners::Estimate& oe = mode_ == Mode::Pipeline ? est_one_ : est_pipe_;
     const char* other_name = mode_ == Mode::Pipeline ? "one-stage plan" : "pipeline";
-    const int k = int(session_->routes.stages.size()) + 1;
+    const int k = plan::depth(session_->plan) + 1;
     // Completions are counted over a rate window of this plan.
     const bool judged = now - epoch_start_ns_ >= int64_t(o_.rate_window_s * 1e9);
     const bool saturated = judged && r.backlog > 2 * k && std::isfinite(rate) &&
@@ -538,8 +538,8 @@ class Controller {
       const ArrivalRecord& a = rs.arrivals[k];
       if (!a.waited || a.bytes < 32 * 1024) continue;
       int64_t sent = 0;
-      if (a.stage == 0) {
-        const plan::Stage& s0 = session_->plan.stages[0];
+      if (session_->routes.is_first(a.stage)) {
+        const plan::Stage& s0 = session_->plan.stages[size_t(a.stage)];
         for (size_t j = 0; j < s0.parts.size(); ++j)
           if (s0.parts[j].device == dev && a.frame < ctl_.frames.size() &&
               j < ctl_.frames[size_t(a.frame)].input_sent_ns.size())

@@ -1,5 +1,6 @@
 #include "runtime/deployment.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/segment.h"
@@ -11,6 +12,13 @@ namespace {
 constexpr size_t kDoneMemory = 1024;  // recent complete frames remembered per part
 
 std::string rows_str(Rows r) { return fmt::format("[{},{})", r.lo, r.hi); }
+
+kernels::ExecOptions exec_options(const DeploymentOptions& opt) {
+  kernels::ExecOptions eo;
+  eo.backend = opt.backend;
+  eo.threads = opt.threads;
+  return eo;
+}
 
 }  // namespace
 
@@ -41,15 +49,20 @@ Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph:
     if (j < 0) continue;
     Part p;
     p.route = routes.at(s, j);
-    auto seg = extract_segment(g, blocks, p.route.first_block, p.route.last_block);
-    kernels::ExecOptions eo;
-    eo.backend = opt.backend;
-    eo.threads = opt.threads;
-    if (seg.ok()) {
-      ASSIGN_OR_RETURN(p.ex, kernels::Executor::create(std::move(seg->graph), eo));
+    // Interleaved pipelines give a device the same blocks in several stages:
+    // those parts share one executor (kernels and packed weights once).
+    auto same = std::find_if(d->parts_.begin(), d->parts_.end(), [&](const Part& q) {
+      return q.route.first_block == p.route.first_block && q.route.last_block == p.route.last_block;
+    });
+    if (same != d->parts_.end()) {
+      p.ex = same->ex;
+      p.block_base = same->block_base;
+    } else if (auto seg = extract_segment(g, blocks, p.route.first_block, p.route.last_block);
+               seg.ok()) {
+      ASSIGN_OR_RETURN(p.ex, kernels::Executor::create(std::move(seg->graph), exec_options(opt)));
       p.block_base = p.route.first_block;
     } else {
-      ASSIGN_OR_RETURN(p.ex, kernels::Executor::create(g, eo));
+      ASSIGN_OR_RETURN(p.ex, kernels::Executor::create(g, exec_options(opt)));
       p.block_base = 0;
     }
     d->by_stage_[s] = int(d->parts_.size());
@@ -57,10 +70,10 @@ Result<std::unique_ptr<Deployment>> Deployment::create(uint64_t id, const graph:
   }
   if (d->parts_.empty()) return errorf("plan: device '{}' has no part in it", device);
   // Output sockets, connected now so that the first frame finds them ready.
-  const int last_stage = int(routes.stages.size()) - 1;
   for (const Part& p : d->parts_) {
     for (const Supply& o : p.route.outputs) {
-      std::string target = p.route.stage == last_stage ? "" : routes.at(p.route.stage + 1, o.part).device;
+      std::string target =
+          routes.is_last(p.route.stage) ? "" : routes.at(p.route.stage + 1, o.part).device;
       if (target == device || d->out_.count(target)) continue;  // a band to itself stays local
       std::string ep = target.empty() ? spec.results : "";
       std::string key = target.empty() ? spec.results_key : "";
@@ -145,8 +158,8 @@ Status Deployment::accept(net::Band band, int64_t now_ns, const std::string& sen
   if (k < 0) return fail("that part supplies no rows to this one");
   if (!keys_.empty()) {  // authenticated: the key must be that supplier's
     const std::string& want_key =
-        r.stage == 0 ? coordinator_key_
-                     : keys_[routes_.at(r.stage - 1, r.inputs[size_t(k)].part).device];
+        routes_.is_first(r.stage) ? coordinator_key_
+                                  : keys_[routes_.at(r.stage - 1, r.inputs[size_t(k)].part).device];
     if (sender_key != want_key)
       return fail(fmt::format("sent with key '{}': that part's supplier has key '{}'", sender_key,
                               want_key));
@@ -201,7 +214,7 @@ Status Deployment::accept(net::Band band, int64_t now_ns, const std::string& sen
 
 Status Deployment::send_outputs(const Part& p, uint64_t frame, Tensor out) {
   const PartRoute& r = p.route;
-  const bool last_stage = r.stage + 1 == int(routes_.stages.size());
+  const bool last_stage = routes_.is_last(r.stage);
   Status first_error;
   for (size_t i = 0; i < r.outputs.size(); ++i) {
     const Supply& o = r.outputs[i];

@@ -98,6 +98,13 @@ Result<DeploySpec> parse_deploy_spec(const std::string& json_text) {
   return d;
 }
 
+bool Routes::is_first(int stage) const {
+  return std::any_of(pipelines.begin(), pipelines.end(), [&](Rows p) { return p.lo == stage; });
+}
+bool Routes::is_last(int stage) const {
+  return std::any_of(pipelines.begin(), pipelines.end(), [&](Rows p) { return p.hi == stage + 1; });
+}
+
 int Routes::find(int stage, const std::string& device) const {
   if (stage < 0 || stage >= int(stages.size())) return -1;
   const auto& parts = stages[size_t(stage)];
@@ -110,9 +117,16 @@ Result<Routes> make_routes(const plan::Plan& p, const graph::Graph& g,
                            const std::vector<graph::Block>& blocks) {
   if (p.stages.empty()) return errorf("plan: has no stages");
   Routes r;
+  ASSIGN_OR_RETURN(r.pipelines, plan::pipeline_spans(p));
   int expect = 0;
   for (size_t s = 0; s < p.stages.size(); ++s) {
     const plan::Stage& st = p.stages[s];
+    if (r.is_first(int(s))) {
+      if (s > 0 && expect != int(blocks.size()))
+        return errorf("plan: pipeline {} ends at block {}: must end at {}", st.pipeline - 1, expect,
+                      blocks.size());
+      expect = 0;
+    }
     if (st.first_block != expect || st.last_block <= st.first_block ||
         st.last_block > int(blocks.size()))
       return errorf("plan stage {}: blocks [{},{}): must start at block {} and end within {}", s,
@@ -167,10 +181,10 @@ Result<Routes> make_routes(const plan::Plan& p, const graph::Graph& g,
   }
   if (expect != int(blocks.size()))
     return errorf("plan: the last stage ends at block {}: must end at {}", expect, blocks.size());
-  // Links between consecutive stages.
+  // Links between consecutive stages of a pipeline.
   for (size_t s = 0; s < r.stages.size(); ++s) {
     for (PartRoute& pr : r.stages[s]) {
-      if (s == 0) {
+      if (r.is_first(int(s))) {
         pr.inputs.push_back({0, pr.in});
       } else {
         for (const PartRoute& prev : r.stages[s - 1]) {
@@ -178,7 +192,7 @@ Result<Routes> make_routes(const plan::Plan& p, const graph::Graph& g,
           if (!x.empty()) pr.inputs.push_back({prev.part, x});
         }
       }
-      if (s + 1 == r.stages.size()) {
+      if (r.is_last(int(s))) {
         pr.outputs.push_back({0, pr.out});
       } else {
         for (const PartRoute& next : r.stages[s + 1]) {

@@ -11,11 +11,13 @@
 //    "results_key": "<Z85 public key>"}                // the coordinator's (keys: secure only)
 //
 // Bands: the input of stage s (the output value of block first_block-1, or
-// the graph input for s = 0) travels as Band{stage = s, part = k}, where k is
-// the sender's part index in stage s-1 (0 for the coordinator feeding stage 0).
-// Each Band holds exactly the overlap of the sender's output rows with the
-// rows the receiver needs. The last stage's outputs travel as
-// Result{stage = S-1, part = its own index} to the coordinator.
+// the graph input for the first stage of a pipeline) travels as
+// Band{stage = s, part = k}, where k is the sender's part index in stage s-1
+// (0 for the coordinator feeding a first stage). Each Band holds exactly the
+// overlap of the sender's output rows with the rows the receiver needs. A
+// pipeline's last stage sends its outputs as Result{stage = s, part = its own
+// index} to the coordinator. Stage numbers run over all the plan's stages, so
+// with interleaved pipelines a band's stage also says which pipeline it is in.
 #pragma once
 
 #include <algorithm>
@@ -71,6 +73,12 @@ struct PartRoute {
 
 struct Routes {
   std::vector<std::vector<PartRoute>> stages;
+  // Stage index range of each interleaved pipeline (plan::pipeline_spans);
+  // frame f runs pipeline f % pipelines.size().
+  std::vector<Rows> pipelines;
+  bool is_first(int stage) const;  // first stage of its pipeline: fed by the coordinator
+  bool is_last(int stage) const;   // last stage of its pipeline: sends Results
+  Rows pipeline_of_frame(uint64_t f) const { return pipelines[size_t(f % pipelines.size())]; }
   int find(int stage, const std::string& device) const;  // part index, or -1
   const PartRoute& at(int stage, int part) const { return stages[size_t(stage)][size_t(part)]; }
 };

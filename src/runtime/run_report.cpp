@@ -102,10 +102,12 @@ void fill_result(const Session& s, RunReport& rep) {
       int64_t start = 0;
       int from_dev = -1;
       std::string name;
-      if (at == 0) {
-        if (a.frame >= s.frames.size()) continue;
+      if (s.routes.is_first(at)) {
+        if (a.frame >= s.frames.size() ||
+            size_t(part) >= s.frames[size_t(a.frame)].input_sent_ns.size())
+          continue;
         start = s.frames[size_t(a.frame)].input_sent_ns[size_t(part)];
-        name = fmt::format("input -> s0p{} f{}", part, a.frame);
+        name = fmt::format("input -> s{}p{} f{}", at, part, a.frame);
       } else {
         auto it = task_end.find({a.frame, at - 1, a.from_part});
         if (it == task_end.end()) continue;
@@ -119,8 +121,8 @@ void fill_result(const Session& s, RunReport& rep) {
                          double(std::max<int64_t>(0, arrive - start)) * 1e-9, int(a.frame)});
     }
   }
-  const int last = int(s.routes.stages.size()) - 1;
   for (size_t f = 0; f < s.frames.size(); ++f) {
+    const int last = s.routes.pipeline_of_frame(f).hi - 1;
     for (size_t j = 0; j < s.frames[f].result_recv_ns.size(); ++j) {
       const int64_t recv = s.frames[f].result_recv_ns[j];
       auto it = task_end.find({uint64_t(f), last, int(j)});

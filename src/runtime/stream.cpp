@@ -19,6 +19,9 @@ namespace {
 constexpr int kStallTimeouts = 3;
 
 struct Live {
+  const std::vector<PartRoute>* first = nullptr;  // its pipeline's first stage
+  const std::vector<PartRoute>* last = nullptr;   // and last stage
+  uint32_t last_stage = 0;
   Tensor input;  // freed once every stage-0 part has its rows
   std::vector<bool> sent;
   int unsent = 0;
@@ -30,17 +33,12 @@ struct Live {
 
 class Streamer {
  public:
-  Streamer(Session& s, RunReport& r)
-      : s_(s),
-        r_(r),
-        first_(s.routes.stages.front()),
-        last_(s.routes.stages.back()),
-        frames_(s.ctl ? s.ctl->frames : s.frames) {}
+  Streamer(Session& s, RunReport& r) : s_(s), r_(r), frames_(s.ctl ? s.ctl->frames : s.frames) {}
 
   Status run() {
     RETURN_IF_ERROR(open_inputs());
     StreamControl* ctl = s_.ctl;
-    const int k = s_.o.in_flight > 0 ? s_.o.in_flight : int(s_.routes.stages.size()) + 1;
+    const int k = s_.o.in_flight > 0 ? s_.o.in_flight : plan::depth(s_.plan) + 1;
     std::deque<uint64_t> own;
     std::deque<uint64_t>& queue = ctl ? ctl->queue : own;
     if (!ctl) {
@@ -114,33 +112,41 @@ class Streamer {
 
  private:
   Status open_inputs() {
-    for (const PartRoute& pr : first_) {
-      Peer& p = s_.peers[size_t(s_.peer_of.at(pr.device))];
-      if (p.band) continue;
-      net::SocketOptions opt = net::band_options();
-      opt.immediate = true;
-      opt.send_timeout_ms = 0;  // never block: a refused send is retried
-      opt.curve = net::curve_client(s_.security, p.public_key);
-      auto sock = net::Socket::open(zmq::socket_type::push, net::Socket::Mode::Connect, p.band_ep, opt);
-      if (!sock.ok()) return errorf("worker '{}' at {}: {}", p.device, p.address, sock.error());
-      p.band.emplace(std::move(sock).value());
-    }
+    for (Rows pipe : s_.routes.pipelines)
+      for (const PartRoute& pr : s_.routes.stages[size_t(pipe.lo)]) {
+        Peer& p = s_.peers[size_t(s_.peer_of.at(pr.device))];
+        if (p.band) continue;
+        net::SocketOptions opt = net::band_options();
+        opt.immediate = true;
+        opt.send_timeout_ms = 0;  // never block: a refused send is retried
+        opt.curve = net::curve_client(s_.security, p.public_key);
+        auto sock =
+            net::Socket::open(zmq::socket_type::push, net::Socket::Mode::Connect, p.band_ep, opt);
+        if (!sock.ok()) return errorf("worker '{}' at {}: {}", p.device, p.address, sock.error());
+        p.band.emplace(std::move(sock).value());
+      }
     return ok_status();
   }
 
   void issue(uint64_t f, int64_t due) {
     FrameRecord& rec = frames_[size_t(f)];
     if (rec.issued_ns == 0) rec.issued_ns = due;  // a re-run keeps the frame's arrival
-    rec.input_sent_ns.assign(first_.size(), 0);
-    rec.result_recv_ns.assign(last_.size(), 0);
-    if (s_.ctl) ++s_.ctl->attempts[f];
+    const Rows pipe = s_.routes.pipeline_of_frame(f);
     Live l;
+    l.first = &s_.routes.stages[size_t(pipe.lo)];
+    l.last = &s_.routes.stages[size_t(pipe.hi - 1)];
+    l.last_stage = uint32_t(pipe.hi - 1);
+    const auto& first = *l.first;
+    const auto& last = *l.last;
+    rec.input_sent_ns.assign(first.size(), 0);
+    rec.result_recv_ns.assign(last.size(), 0);
+    if (s_.ctl) ++s_.ctl->attempts[f];
     l.input = s_.o.input ? *s_.o.input : synthetic_frame(s_.g.input_shape(), s_.o.seed, f);
-    l.sent.assign(first_.size(), false);
-    l.unsent = int(first_.size());
-    l.output = Tensor(last_.front().out_shape);
-    l.got.assign(last_.size(), false);
-    l.missing = int(last_.size());
+    l.sent.assign(first.size(), false);
+    l.unsent = int(first.size());
+    l.output = Tensor(last.front().out_shape);
+    l.got.assign(last.size(), false);
+    l.missing = int(last.size());
     l.deadline_ns = std::max(due, steady_now_ns()) + int64_t(s_.o.frame_timeout_s * 1e9);
     live_.emplace(f, std::move(l));
   }
@@ -150,13 +156,13 @@ class Streamer {
     bool blocked = false;
     for (auto& [f, l] : live_) {
       if (l.unsent == 0) continue;
-      for (size_t j = 0; j < first_.size(); ++j) {
+      for (size_t j = 0; j < l.first->size(); ++j) {
         if (l.sent[j]) continue;
-        const PartRoute& pr = first_[j];
+        const PartRoute& pr = (*l.first)[j];
         net::Band b;
         b.deployment_id = s_.deployment_id;
         b.frame_id = f;
-        b.stage = 0;
+        b.stage = uint32_t(pr.stage);
         b.part = 0;
         b.tensor = l.input.slice(pr.in);
         const uint64_t bytes = uint64_t(b.tensor.data.size()) * 4;
@@ -225,30 +231,30 @@ class Streamer {
     if (!b) return reject(fmt::format("unexpected {}", net::msg_type_name(net::type_of(m))));
     if (b->deployment_id != s_.deployment_id)
       return reject(fmt::format("deployment {}: not this run's", b->deployment_id));
-    if (b->stage + 1 != s_.routes.stages.size() || b->part >= last_.size())
-      return reject(fmt::format("frame {}: stage {} part {}: not a last-stage part", b->frame_id,
-                                b->stage, b->part));
-    const Peer& from = s_.peers[size_t(s_.peer_of.at(last_[b->part].device))];
-    if (!s_.security.insecure && sender_key != from.public_key)
-      return reject(fmt::format("frame {} part {}: sent with key '{}', not '{}''s", b->frame_id,
-                                b->part, sender_key, from.device));
     auto it = live_.find(b->frame_id);
     if (it == live_.end())
       return reject(fmt::format("frame {}: not in flight (late or unknown)", b->frame_id));
-    const PartRoute& pr = last_[b->part];
+    Live& l = it->second;
+    if (b->stage != l.last_stage || b->part >= l.last->size())
+      return reject(fmt::format("frame {}: stage {} part {}: not a part of the frame's last stage",
+                                b->frame_id, b->stage, b->part));
+    const PartRoute& pr = (*l.last)[b->part];
+    const Peer& from = s_.peers[size_t(s_.peer_of.at(pr.device))];
+    if (!s_.security.insecure && sender_key != from.public_key)
+      return reject(fmt::format("frame {} part {}: sent with key '{}', not '{}''s", b->frame_id,
+                                b->part, sender_key, from.device));
     const Tensor& t = b->tensor;
     if (!(t.shape == pr.out_shape) || !(t.band() == pr.out) ||
         t.data.size() != size_t(int64_t(t.rows) * t.shape.row_elements()))
       return reject(fmt::format("frame {} part {}: shape {} rows [{},{}): expected {} rows [{},{})",
                                 b->frame_id, b->part, t.shape.str(), t.row0, t.row0 + t.rows,
                                 pr.out_shape.str(), pr.out.lo, pr.out.hi));
-    Live& l = it->second;
     if (l.got[b->part]) return reject(fmt::format("frame {} part {}: duplicate", b->frame_id, b->part));
     l.got[b->part] = true;
     --l.missing;
     const int64_t now = steady_now_ns();
     frames_[b->frame_id].result_recv_ns[b->part] = now;
-    if (last_.size() == 1 && t.whole())
+    if (l.last->size() == 1 && t.whole())
       l.output = std::move(b->tensor);
     else
       std::memcpy(l.output.row(pr.out.lo), t.row(pr.out.lo), t.data.size() * sizeof(float));
@@ -264,14 +270,14 @@ class Streamer {
   void time_out(uint64_t f, const Live& l) {
     std::string waiting;
     if (l.unsent > 0) {
-      for (size_t j = 0; j < first_.size(); ++j)
-        if (!l.sent[j]) waiting += (waiting.empty() ? "" : ", ") + first_[j].device;
+      for (size_t j = 0; j < l.first->size(); ++j)
+        if (!l.sent[j]) waiting += (waiting.empty() ? "" : ", ") + (*l.first)[j].device;
       waiting = "its input to be accepted by " + waiting;
     } else {
-      for (size_t j = 0; j < last_.size(); ++j)
+      for (size_t j = 0; j < l.last->size(); ++j)
         if (!l.got[j])
-          waiting += fmt::format("{}s{}p{} ('{}')", waiting.empty() ? "" : ", ", last_[j].stage, j,
-                                 last_[j].device);
+          waiting += fmt::format("{}s{}p{} ('{}')", waiting.empty() ? "" : ", ", (*l.last)[j].stage,
+                                 j, (*l.last)[j].device);
       waiting = "the results of " + waiting;
     }
     ++stalled_;
@@ -323,8 +329,6 @@ class Streamer {
 
   Session& s_;
   RunReport& r_;
-  const std::vector<PartRoute>& first_;
-  const std::vector<PartRoute>& last_;
   std::vector<FrameRecord>& frames_;
   std::map<uint64_t, Live> live_;
   std::vector<int64_t> seen_;  // per peer: last message (adaptive runs)

@@ -57,7 +57,7 @@ struct Edge {
 };
 
 struct Task {
-  int stage = 0, part = 0, device = 0;
+  int stage = 0, part = 0, device = 0, pipeline = 0;
   double seconds = 0;
   int n_in = 0;                    // edges that must be delivered first
   int out_begin = 0, out_end = 0;  // its outgoing edges
@@ -70,8 +70,9 @@ struct Model {
   int src_node = 0;  // a device index, or n_dev for an external source
   std::vector<Task> tasks;
   std::vector<Edge> edges;       // grouped by source task (input edges first)
-  std::vector<int> input_edges;  // source -> stage-0 parts
-  int terminals = 0;             // sink edges + tasks without outgoing edges
+  // Per interleaved pipeline (frame f runs pipeline f % size):
+  std::vector<std::vector<int>> input_edges;  // source -> its first stage's parts
+  std::vector<int> terminals;                 // its sink edges + its tasks without outgoing edges
   FlowNetwork net;
 };
 
@@ -105,7 +106,15 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
   const graph::Graph& g = cm.graph();
   const auto& blocks = cm.blocks();
   if (p.stages.empty()) return errorf("plan '{}': has no stages", p.strategy);
+  ASSIGN_OR_RETURN(std::vector<Rows> spans, plan::pipeline_spans(p));
+  std::vector<bool> first(p.stages.size()), last(p.stages.size());
+  for (Rows sp : spans) {
+    first[size_t(sp.lo)] = true;
+    last[size_t(sp.hi - 1)] = true;
+  }
   Model m;
+  m.input_edges.resize(spans.size());
+  m.terminals.assign(spans.size(), 0);
   m.n_dev = int(c.devices.size());
   m.src_node = m.n_dev;
   if (!c.source.empty()) {
@@ -174,6 +183,12 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
   int expect_block = 0;
   for (size_t s = 0; s < p.stages.size(); ++s) {
     const plan::Stage& st = p.stages[s];
+    if (first[s]) {
+      if (s > 0 && expect_block != int(blocks.size()))
+        return errorf("plan: pipeline {} ends at block {}, the model has {} blocks",
+                      st.pipeline - 1, expect_block, blocks.size());
+      expect_block = 0;
+    }
     if (st.first_block != expect_block || st.last_block <= st.first_block ||
         st.last_block > int(blocks.size()))
       return errorf("plan stage {}: blocks [{}, {}): must start at block {} and end within {}", s,
@@ -197,6 +212,7 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
                       a.cols.lo, a.cols.hi, out.w);
       Task t;
       t.stage = int(s);
+      t.pipeline = st.pipeline;
       t.part = int(k);
       t.device = d;
       t.seconds = cm.band_seconds(d, *geo) * double(info.out_cols.size()) / double(out.w);
@@ -206,12 +222,12 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
       const int me = int(m.tasks.size());
       m.tasks.push_back(std::move(t));
       out_edges.emplace_back();
-      if (s == 0) {
+      if (first[s]) {
         ASSIGN_OR_RETURN(Edge e,
                          make_edge(m.src_node, d, region_bytes(in, info.in_rows, info.in_cols), me,
-                                   fmt::format("input -> s0p{}", k)));
+                                   fmt::format("input -> s{}p{}", s, k)));
         m.edges.push_back(std::move(e));
-        m.input_edges.push_back(int(m.edges.size()) - 1);
+        m.input_edges[size_t(st.pipeline)].push_back(int(m.edges.size()) - 1);
         ++m.tasks[size_t(me)].n_in;
       } else {
         for (size_t q = 0; q < prev.size(); ++q) {
@@ -231,7 +247,7 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
               "[{}, {})",
               s, k, a.device, s - 1, info.in_rows.lo, info.in_rows.hi);
       }
-      if (s + 1 == p.stages.size()) {
+      if (last[s]) {
         ASSIGN_OR_RETURN(
             Edge e, make_edge(d, m.src_node, region_bytes(out, info.out_rows, info.out_cols), kSink,
                               fmt::format("s{}p{} -> output", s, k)));
@@ -250,11 +266,11 @@ coinfer::Result<Model> build_model(const plan::Plan& p, const cost::CostModel& c
     Task& task = m.tasks[t];
     task.out_begin = int(m.edges.size());
     for (Edge& e : out_edges[t]) {
-      if (e.dst_task == kSink) ++m.terminals;
+      if (e.dst_task == kSink) ++m.terminals[size_t(task.pipeline)];
       m.edges.push_back(std::move(e));
     }
     task.out_end = int(m.edges.size());
-    if (task.out_begin == task.out_end) ++m.terminals;
+    if (task.out_begin == task.out_end) ++m.terminals[size_t(task.pipeline)];
   }
   return m;
 }
@@ -406,10 +422,11 @@ class Engine {
       s = free_slots_.back();
       free_slots_.pop_back();
     }
-    slots_[size_t(s)] = Slot{f, t, m_.terminals};
+    const size_t pipe = size_t(f) % m_.terminals.size();
+    slots_[size_t(s)] = Slot{f, t, m_.terminals[pipe]};
     int* pend = &pending_[size_t(s) * m_.tasks.size()];
     for (size_t k = 0; k < m_.tasks.size(); ++k) pend[k] = m_.tasks[k].n_in;
-    for (int e : m_.input_edges) start_transfer(e, s, t);
+    for (int e : m_.input_edges[pipe]) start_transfer(e, s, t);
   }
 
   void start_transfer(int ei, int slot, double t) {
