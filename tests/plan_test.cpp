@@ -403,6 +403,18 @@ TEST(PlanValidate, InterleavedPipelines) {
     EXPECT_FALSE(plan::pipeline_spans(p).ok());
     EXPECT_EQ(plan::depth(p), int(nums.size()));
   }
+  // Memory: a part repeated in another pipeline counts once (one executor).
+  p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, 2, 1), whole(2, nb, 1)};
+  p.stages[2].parts[0].device = "d0";
+  double once = 0;  // d0 runs both stages of pipeline 0
+  for (int i : {0, 1})
+    once +=
+        plan::memory_use(m.g, m.blocks, p.stages[size_t(i)], p.stages[size_t(i)].parts[0]).total();
+  EXPECT_DOUBLE_EQ(plan::device_memory_use(m.g, m.blocks, p, "d0").total(), once);
+  p.stages[2].last_block = 3;
+  p.stages[2].parts[0].rows = {0, m.out(3).h};
+  p.stages[3].first_block = 3;
+  EXPECT_GT(plan::device_memory_use(m.g, m.blocks, p, "d0").total(), once);
   // JSON: "pipeline" is written on every stage of an interleaved plan only.
   p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, nb, 1)};
   const std::string text = plan::to_json(p);

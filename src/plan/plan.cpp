@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace coinfer::plan {
 
@@ -103,6 +105,12 @@ std::vector<Rect> uncovered(const std::vector<Rect>& rs, int h, int w) {
     prev_cols = cols;
   }
   return out;
+}
+
+// A part's identity for memory: interleaved pipelines repeat parts.
+using PartKey = std::tuple<std::string, int, int, int, int, int, int>;
+PartKey part_key(const Stage& s, const Assignment& a) {
+  return {a.device, s.first_block, s.last_block, a.rows.lo, a.rows.hi, a.cols.lo, a.cols.hi};
 }
 
 struct StageCheck {
@@ -229,6 +237,20 @@ MemoryUse memory_use(const graph::Graph& g, const std::vector<graph::Block>& blo
   return m;
 }
 
+MemoryUse device_memory_use(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                            const Plan& p, const std::string& device) {
+  MemoryUse sum;
+  std::set<PartKey> counted;
+  for (const Stage& st : p.stages)
+    for (const Assignment& a : st.parts) {
+      if (a.device != device || !counted.insert(part_key(st, a)).second) continue;
+      MemoryUse m = memory_use(g, blocks, st, a);
+      sum.weights += m.weights;
+      sum.buffers += m.buffers;
+    }
+  return sum;
+}
+
 double memory_bytes(const graph::Graph& g, const std::vector<graph::Block>& blocks, const Stage& s,
                     const Assignment& a) {
   return memory_use(g, blocks, s, a).total();
@@ -263,6 +285,7 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
   for (size_t i = 0; i < c.devices.size(); ++i) devices.emplace(c.devices[i].name, int(i));
   std::map<std::string, MemoryUse> use;
   std::map<std::string, std::vector<int>> used_in;
+  std::set<PartKey> counted;
   const int nb = int(blocks.size());
   StageCheck check{g, blocks, devices, errors};
   for (size_t si = 0; si < p.stages.size(); ++si) {
@@ -307,6 +330,7 @@ std::vector<std::string> validate(const Plan& p, const graph::Graph& g,
     for (size_t j = 0; j < st.parts.size(); ++j) {
       const Assignment& a = st.parts[j];
       if (!valid[j] || !devices.count(a.device)) continue;
+      if (!counted.insert(part_key(st, a)).second) continue;  // a repeat counts once
       MemoryUse m = memory_use(g, blocks, st, a);
       use[a.device].weights += m.weights;
       use[a.device].buffers += m.buffers;

@@ -90,6 +90,11 @@ MemoryUse memory_use(const graph::Graph& g, const std::vector<graph::Block>& blo
                      const Assignment& a);
 double memory_bytes(const graph::Graph& g, const std::vector<graph::Block>& blocks, const Stage& s,
                     const Assignment& a);
+// A device's total over its parts in the plan. A part repeated by interleaved
+// pipelines (same blocks and region) counts once: the worker runs repeats on
+// one executor.
+MemoryUse device_memory_use(const graph::Graph& g, const std::vector<graph::Block>& blocks,
+                            const Plan& p, const std::string& device);
 
 // Strict: unknown keys, wrong types, duplicate keys and bad ranges are
 // one-line errors naming the field: "plan 'p.json': stages[1].parts[0].rows=[5,3]:

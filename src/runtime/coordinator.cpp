@@ -177,14 +177,7 @@ Status hello(Session& s) {
 
 Status check_memory(Session& s) {
   for (Peer& p : s.peers) {
-    plan::MemoryUse need;
-    for (const auto& st : s.plan.stages)
-      for (const auto& a : st.parts)
-        if (a.device == p.device) {
-          plan::MemoryUse m = plan::memory_use(s.g, s.blocks, st, a);
-          need.weights += m.weights;
-          need.buffers += m.buffers;
-        }
+    const plan::MemoryUse need = plan::device_memory_use(s.g, s.blocks, s.plan, p.device);
     double have = double(p.hello.free_memory);
     if (have <= 0) continue;  // the worker could not tell
     if (have < need.total())

@@ -125,6 +125,20 @@ def main():
         cuts[0] = 0.5
         json.dump(dict(good_prof, cut_seconds=cuts), open(path, "w"))
         results.append(expect_error(plan + ["--profile", path], "cut_seconds[0]=0.5"))
+        # Interleaved pipelines: numbered 0, 1, ... together; each one whole.
+        sim = ["simulate", "--model", "zoo:yolov2_tiny", "--cluster", cl, "--profile", prof, "--plan"]
+        whole = lambda k, dev: {"pipeline": k, "blocks": [0, 15],
+                                "parts": [{"device": dev, "rows": [0, 13]}]}
+        short = {"pipeline": 1, "blocks": [0, 9], "parts": [{"device": "w1", "rows": [0, 26]}]}
+        for stages, needles in [
+                ([whole(0, "w0"), whole(2, "w1")],
+                 ["stage 1: pipeline 2: pipelines must be numbered 0, 1, ...", "expected 0 or 1"]),
+                ([whole(0, "w0"), short], ["pipeline 1 stage 1: blocks [0,9)",
+                                          "the last stage must end at block 15"]),
+                ([dict(whole(0, "w0"), pipeline=-1)], ["stages[0].pipeline=-1: must be >= 0"])]:
+            path = os.path.join(t, "bad.plan.json")
+            json.dump({"version": 1, "model": "yolov2_tiny", "stages": stages}, open(path, "w"))
+            results.append(expect_error(sim + [path], *needles))
         # coinfer worker: models kept between deployments, 0 to 16.
         ep = ["worker", "--listen", "tcp://127.0.0.1:1", "--insecure"]
         results.append(expect_usage_error(ep + ["--keep-models", "17"], "--keep-models",
