@@ -19,9 +19,6 @@ TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
 cleanup() { $BIN cluster down --all >/dev/null 2>&1 || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-for m in vgg16 resnet34; do
-  $BIN profile device --model zoo:$m -o "$TMP/$m.profile.json" --points 5 --repeats 3 >/dev/null
-done
 printf "%-9s %-8s %-10s %7s %9s %9s %7s %9s %9s %9s %7s %8s\n" model link plan frames fps sim_fps err% mksp_fps p50_ms sim_ms err% speedup
 for bw in 1Gbps 100Mbps; do
   /usr/bin/python3 - "$bw" "$TMP/spec.json" <<'PY'
@@ -34,6 +31,10 @@ PY
   $BIN cluster up --spec "$TMP/spec.json" --state "$TMP/state.json" --no-netperf >/dev/null
   LIVE="$TMP/state.json.d/spec.json"
   for m in vgg16 resnet34; do
+    # Profiled right before its runs: the host's speed drifts by 10% within
+    # minutes, and a profile from the start of the script mispredicted the
+    # later runs by up to 20% (runs I-K, docs/BENCHMARKS.md).
+    $BIN profile device --model zoo:$m -o "$TMP/$m.profile.json" --points 5 --repeats 3 >/dev/null
     P="--model zoo:$m --profile $TMP/$m.profile.json"
     # Best plan by prediction.
     best=""; bestfps=0
