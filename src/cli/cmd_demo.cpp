@@ -61,9 +61,9 @@ struct Row {
 
 void print_row(const Row& r, double base_fps) {
   const sim::Result& m = r.report.result;
-  std::printf("  %-12s %-10s %7zu %10.1f %10.1f %10.2f %10.2f %8.2fx\n", r.mode.c_str(),
-              r.strategy.c_str(), r.devices, m.latency_p50_ms, m.latency_p95_ms,
-              m.throughput_fps, r.predicted_fps, base_fps > 0 ? m.throughput_fps / base_fps : 1.0);
+  std::printf("  %-12s %-16s %7zu %10.1f %10.1f %10.2f %10.2f %8.2fx\n", r.mode.c_str(),
+              r.strategy.c_str(), r.devices, m.latency_p50_ms, m.latency_p95_ms, m.throughput_fps,
+              r.predicted_fps, base_fps > 0 ? m.throughput_fps / base_fps : 1.0);
 }
 
 void demo(const DemoArgs& a) {
@@ -97,14 +97,16 @@ void demo(const DemoArgs& a) {
   for (const planners::Strategy& s : planners::strategies()) {
     Result<plan::Plan> p = planners::make_plan(s.name, cm, {});
     if (!p.ok()) {
-      std::printf("    %-10s skipped: %s\n", s.name.c_str(), p.error().c_str());
+      std::printf("    %-16s skipped: %s\n", s.name.c_str(), p.error().c_str());
       continue;
     }
     so.in_flight = plan::depth(*p) + 1;
     Result<sim::Result> r = sim::simulate(*p, cm, so);
     if (!r.ok()) continue;
-    std::printf("    %-10s %2zu stage(s): predicted %6.2f fps, latency %7.1f ms\n", s.name.c_str(),
-                p->stages.size(), r->throughput_fps, r->latency_mean_ms);
+    const int k = p->stages.back().pipeline + 1;  // interleaved pipelines
+    std::printf("    %-16s %2d stage(s)%s: predicted %6.2f fps, latency %7.1f ms\n", s.name.c_str(),
+                plan::depth(*p), k > 1 ? fmt::format(" x {} pipelines", k).c_str() : "",
+                r->throughput_fps, r->latency_mean_ms);
     if (s.name == "single") {
       single = *p;
       single_fps = r->throughput_fps;
@@ -167,13 +169,21 @@ void demo(const DemoArgs& a) {
                  std::memcmp(outs[f].data.data(), ref_out.data.data(), ref_out.data.size() * 4) == 0;
   }
 
-  std::printf("\n  %-12s %-10s %7s %10s %10s %10s %10s %9s\n", "mode", "strategy", "devices",
+  std::printf("\n  %-12s %-16s %7s %10s %10s %10s %10s %9s\n", "mode", "strategy", "devices",
               "p50 (ms)", "p95 (ms)", "fps", "predicted", "speed-up");
   for (const Row& r : rows) print_row(r, rows[0].report.result.throughput_fps);
   std::printf("\n  cooperative outputs bit-identical to a single-device run: %d/%zu frames\n",
               identical, outs.size());
-  std::printf("  stages of the cooperative plan:\n");
+  const int pipelines = best.stages.empty() ? 0 : best.stages.back().pipeline + 1;
+  if (pipelines > 1)
+    std::printf(
+        "  stages of the cooperative plan (%d interleaved pipelines: frame f runs "
+        "pipeline f mod %d):\n",
+        pipelines, pipelines);
+  else
+    std::printf("  stages of the cooperative plan:\n");
   for (const auto& s : best.stages) {
+    if (pipelines > 1) std::printf("    pipeline %d", s.pipeline);
     std::printf("    blocks [%d,%d):", s.first_block, s.last_block);
     for (const auto& part : s.parts)
       std::printf("  %s rows [%d,%d)", part.device.c_str(), part.rows.lo, part.rows.hi);
