@@ -8,6 +8,8 @@
 # Throughput is the steady rate (completions after the first one, per second:
 # `steady_fps` of run and simulate), so a short run is not charged the
 # pipeline fill; fps over the whole makespan is printed next to it.
+# Plans and predictions use the testbed's effective spec, whose speeds are
+# what `cluster up`'s compute probe measured the CPU quotas to deliver.
 # Needs root (namespaces, tc, cgroups). Usage: bench/testbed.sh [FRAMES] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,11 +41,11 @@ PY
     # Best plan by prediction.
     best=""; bestfps=0
     for s in $STRATS; do
-      fps=$($BIN plan $P --cluster "$TMP/spec.json" --strategy $s -o "$TMP/$m.$s.plan.json" --json 2>/dev/null \
+      fps=$($BIN plan $P --cluster "$LIVE" --strategy $s -o "$TMP/$m.$s.plan.json" --json 2>/dev/null \
             | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['predicted']['throughput_fps'])" || echo 0)
       if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$fps') > float('$bestfps') else 1)"; then best=$s; bestfps=$fps; fi
     done
-    $BIN plan $P --cluster "$TMP/spec.json" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
+    $BIN plan $P --cluster "$LIVE" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
     # Frames and in-flight count of each plan (stages + 1), and the
     # simulator's prediction for it.
     for s in single $best; do
@@ -51,12 +53,12 @@ PY
       # stages of the longest pipeline (interleaved plans hold several)
       stages=$(/usr/bin/python3 -c "import json, collections; s = json.load(open('$TMP/$m.$s.plan.json'))['stages']; print(max(collections.Counter(x.get('pipeline', 0) for x in s).values()))")
       echo "$n $((stages + 1))" > "$TMP/$m.$s.nk"
-      $BIN simulate $P --cluster "$TMP/spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n \
+      $BIN simulate $P --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n \
         --in-flight $((stages + 1)) --json > "$TMP/$m.$s.pred.json" 2>/dev/null
     done
     # Single device and best plan alternate, ROUNDS times: the host's speed
     # drifts, so each round's ratio compares runs a few seconds apart.
-    ratios=""
+    ratios=""; fps_single=""; fps_best=""
     for r in $(seq "$ROUNDS"); do
       base=""
       for s in single $best; do
@@ -71,6 +73,7 @@ PY2
 )
         read fps sfps p50 sp50 done mfps <<<"$line"
         [ -z "$base" ] && base=$fps
+        if [ $s = single ]; then fps_single="$fps_single $fps:$p50"; else fps_best="$fps_best $fps:$p50"; fi
         /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" "$mfps" <<'PY2'
 import sys
 m, bw, s, n, fps, sfps, p50, sp50, base, mfps = sys.argv[1:]
@@ -80,11 +83,18 @@ PY2
         if [ $s != single ]; then ratios="$ratios $(/usr/bin/python3 -c "print($fps / $base)")"; fi
       done
     done
-    /usr/bin/python3 - "$m" "$bw" "$best" $ratios <<'PY2'
-import statistics, sys
-m, bw, best, *r = sys.argv[1:]
-r = [float(x) for x in r]
+    /usr/bin/python3 - "$m" "$bw" "$best" "$ratios" "$fps_single" "$fps_best" "$TMP/$m.single.pred.json" "$TMP/$m.$best.pred.json" <<'PY2'
+import json, statistics, sys
+m, bw, best, r, fs, fb, ps, pb = sys.argv[1:]
+r = [float(x) for x in r.split()]
 print(f"{m:9s} {bw:8s} {best}: median speedup {statistics.median(r):.2f}x over {len(r)} rounds ({', '.join(f'{x:.2f}' for x in r)})")
+for name, runs, pred in (("single", fs, ps), (best, fb, pb)):
+    fps = statistics.median(float(x.split(":")[0]) for x in runs.split())
+    p50 = statistics.median(float(x.split(":")[1]) for x in runs.split())
+    p = json.load(open(pred))
+    sf, sl = p["steady_fps"], p["latency_ms"]["p50"]
+    print(f"{m:9s} {bw:8s} {name}: median of rounds: fps {fps:.2f} (simulator {sf:.2f}, err {100 * (sf - fps) / fps:+.1f}%), "
+          f"p50 {p50:.1f} ms (simulator {sl:.1f}, err {100 * (sl - p50) / p50:+.1f}%)")
 PY2
   done
   $BIN cluster down --state "$TMP/state.json" >/dev/null

@@ -25,7 +25,8 @@ void on_interrupt(int) {
 
 struct UpArgs {
   std::string spec, state, bin;
-  bool no_emulation = false, stand_in = false, no_netperf = false, json = false;
+  bool no_emulation = false, stand_in = false, no_netperf = false, no_cpu_probe = false;
+  bool json = false;
   int port = 0;
   int timeout_s = 30;
   std::string compute = "quota";
@@ -40,6 +41,7 @@ void cluster_up(const UpArgs& a) {
   o.port = a.port;
   o.netperf = !a.no_netperf;
   o.cpu_quota = a.compute == "quota";
+  o.cpu_probe = !a.no_cpu_probe;
   o.ready_timeout_ms = a.timeout_s * 1000;
   if (a.stand_in) o.worker_command = testbed::stand_in_worker_command;
   o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -67,9 +69,13 @@ void cluster_up(const UpArgs& a) {
     j["emulated"] = s.emulated;
     j["compute"] = s.compute;
     j["workers"] = nlohmann::ordered_json::array();
+    cluster::ClusterSpec eff = unwrap(cluster::parse(s.effective_spec, s.effective_spec_path));
     for (const auto& p : s.processes)
       if (p.role == "worker")
-        j["workers"].push_back({{"name", p.device}, {"endpoint", p.endpoint}, {"pid", p.pid}});
+        j["workers"].push_back({{"name", p.device},
+                                {"endpoint", p.endpoint},
+                                {"pid", p.pid},
+                                {"speed", eff.devices[size_t(eff.find(p.device))].speed}});
     j["notes"] = s.notes;
     std::printf("%s\n", j.dump().c_str());
     return;
@@ -191,6 +197,9 @@ void register_cluster(CLI::App& app) {
       ->check(CLI::IsMember({"quota", "slowdown"}));
   u->add_flag("--stand-in", up->stand_in, "testing: a listener instead of `coinfer worker`");
   u->add_flag("--no-netperf", up->no_netperf, "no netperf responders (no `cluster probe`)");
+  u->add_flag("--no-cpu-probe", up->no_cpu_probe,
+              "keep the spec's speeds (default with cgroup quotas: measure what each quota "
+              "delivers and write it into the effective spec)");
   u->add_flag("--json", up->json, "print one JSON object");
   u->callback([up] { cluster_up(*up); });
 

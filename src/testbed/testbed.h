@@ -69,6 +69,9 @@ struct UpOptions {
   // cycle, which is steadier for tasks shorter than the 20 ms quota period).
   bool cpu_quota = true;
   bool netperf = true;                          // start the netperf responders
+  // With cgroup quotas: measure the speed each quota delivers and write it
+  // into the effective spec (testbed/cpu_probe.h; a few seconds).
+  bool cpu_probe = false;
   int ready_timeout_ms = 30000;                 // per process, until its port accepts connections
   std::function<void(const std::string&)> log;  // progress and notes, one line each
   // Polled between steps: true makes up() tear down and fail ("interrupted").

@@ -9,6 +9,7 @@
 #include "net/keys.h"
 #include "net/transport.h"
 #include "testbed/cgroup.h"
+#include "testbed/cpu_probe.h"
 #include "testbed/exec.h"
 #include "testbed/names.h"
 #include "testbed/network.h"
@@ -112,6 +113,7 @@ class Builder {
     RETURN_IF_ERROR(assign_endpoints(n));
     RETURN_IF_ERROR(start_processes(n));
     RETURN_IF_ERROR(wait_ready());
+    if (o_.cpu_probe && s_.compute == "cgroup") probe_speeds();
     return write_effective_spec();
   }
 
@@ -318,17 +320,49 @@ class Builder {
     return ok_status();
   }
 
+  // The speed each device's quota delivers (testbed/cpu_probe.h); on failure
+  // the spec's speeds stand (a note, not an error).
+  void probe_speeds() {
+    std::vector<CpuProbeDevice> devs;
+    for (size_t i = 0; i < spec_.devices.size(); ++i) {
+      const cluster::Device& d = spec_.devices[i];
+      devs.push_back({s_.cgroups[i] + "/tasks", d.threads, s_.dir + "/" + log_name(d.name, "probe")});
+    }
+    CpuProbeOptions po;
+    po.bin = bin_;
+    say(fmt::format("  compute probe: {} on a free core, then in every device's cgroup at once...",
+                    po.model));
+    Result<std::vector<double>> v = probe_cpu(devs, s_.dir + "/free-core.probe.log", po);
+    if (!v.ok()) {
+      note("note: " + v.error() + ": the spec's speeds stand");
+      return;
+    }
+    std::vector<double> specified;
+    for (const cluster::Device& d : spec_.devices) specified.push_back(d.speed);
+    const double f = delivery_factor(*v, specified);
+    for (size_t i = 0; i < devs.size(); ++i) {
+      speeds_.push_back(specified[i] * f);
+      say(fmt::format("  {}: delivered speed {:.3f} (spec {})", spec_.devices[i].name, (*v)[i],
+                      fmt_num(specified[i])));
+    }
+    say(fmt::format("  quota delivery factor {:.3f} (median over devices): effective speeds are "
+                    "the spec's x {:.3f}",
+                    f, f));
+  }
+
   Status write_effective_spec() {
     cluster::ClusterSpec eff = spec_;
     for (size_t i = 0; i < eff.devices.size(); ++i) {
       cluster::Device& d = eff.devices[i];
+      if (!speeds_.empty()) d.speed = speeds_[i];
       d.address = fmt::format("tcp://{}:{}", ips_[i], ports_[i]);
       d.public_key = public_keys_[i];
       std::error_code ec;  // the spec moves to another directory: profiles by absolute path
       if (!d.profile.empty()) d.profile = fs::absolute(d.profile, ec).lexically_normal().string();
     }
     const std::string what = o_.emulate ? "emulated testbed" : "loopback testbed";
-    eff.description = fmt::format("{} of '{}' (coinfer cluster up){}", what, spec_.name,
+    eff.description = fmt::format("{} of '{}' (coinfer cluster up{}){}", what, spec_.name,
+                                  speeds_.empty() ? "" : "; speeds measured by its compute probe",
                                   spec_.description.empty() ? "" : ": " + spec_.description);
     s_.effective_spec = cluster::to_json(eff);
     s_.effective_spec_path = s_.dir + "/spec.json";
@@ -346,6 +380,7 @@ class Builder {
   std::vector<std::string> ips_;
   std::vector<int> ports_;
   std::vector<std::string> public_keys_;  // per device
+  std::vector<double> speeds_;            // per device, by the compute probe (empty: none)
 };
 
 }  // namespace
