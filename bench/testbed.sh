@@ -21,7 +21,13 @@ TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
 cleanup() { $BIN cluster down --all >/dev/null 2>&1 || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-9s %-8s %-10s %7s %9s %9s %7s %9s %9s %9s %7s %8s\n" model link plan frames fps sim_fps err% mksp_fps p50_ms sim_ms err% speedup
+# The free core's time of the whole model now (mean of a few runs, seconds).
+host_seconds() {
+  local runs=6; [ "$1" = vgg16 ] && runs=2
+  $BIN bench zoo:$1 --threads 1 --runs $runs --warmup 1 --json \
+    | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['latency_ms']['mean'] / 1e3)"
+}
+bench/testbed_rows.py header
 for bw in 1Gbps 100Mbps; do
   /usr/bin/python3 - "$bw" "$TMP/spec.json" <<'PY'
 import json, sys
@@ -57,46 +63,43 @@ PY
         --in-flight $((stages + 1)) --json > "$TMP/$m.$s.pred.json" 2>/dev/null
     done
     # Single device and best plan alternate, ROUNDS times: the host's speed
-    # drifts, so each round's ratio compares runs a few seconds apart.
-    ratios=""; fps_single=""; fps_best=""
+    # drifts, so each round's ratio compares runs a few seconds apart. Around
+    # each round the whole model is timed on a free core; "now" is the
+    # simulator with the profile scaled by that time over the profile's own
+    # (the speeds of a copy of the effective spec divided by it).
+    whole=$(/usr/bin/python3 -c "import json; print(json.load(open('$TMP/$m.profile.json'))['whole_seconds'])")
+    all=""
     for r in $(seq "$ROUNDS"); do
-      base=""
+      t0=$(host_seconds $m)
       for s in single $best; do
         read n k < "$TMP/$m.$s.nk"
-        meas=$($BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n --in-flight $k --json 2>/dev/null)
-        pred=$(cat "$TMP/$m.$s.pred.json")
-        line=$(/usr/bin/python3 - "$meas" "$pred" <<'PY2'
+        $BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" \
+          --frames $n --in-flight $k --json > "$TMP/$m.$s.r$r.json" 2>/dev/null
+      done
+      t1=$(host_seconds $m)
+      h=$(/usr/bin/python3 - "$LIVE" "$TMP/$m.r$r.spec.json" "$whole" "$t0" "$t1" <<'PY2'
 import json, sys
-m, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(m["steady_fps"], p["steady_fps"], m["latency_ms"]["p50"], p["latency_ms"]["p50"], m["completed"], m["throughput_fps"])
+live, out, whole, t0, t1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
+h = whole / ((t0 + t1) / 2)
+s = json.load(open(live))
+for d in s["devices"]: d["speed"] *= h
+json.dump(s, open(out, "w"))
+print(h)
 PY2
 )
-        read fps sfps p50 sp50 done mfps <<<"$line"
-        [ -z "$base" ] && base=$fps
-        if [ $s = single ]; then fps_single="$fps_single $fps:$p50"; else fps_best="$fps_best $fps:$p50"; fi
-        /usr/bin/python3 - "$m" "$bw" "$s" "$done" "$fps" "$sfps" "$p50" "$sp50" "$base" "$mfps" <<'PY2'
-import sys
-m, bw, s, n, fps, sfps, p50, sp50, base, mfps = sys.argv[1:]
-fps, sfps, p50, sp50, base, mfps = map(float, (fps, sfps, p50, sp50, base, mfps))
-print(f"{m:9s} {bw:8s} {s:10s} {int(n):7d} {fps:9.2f} {sfps:9.2f} {100*(sfps-fps)/fps:+6.1f}% {mfps:9.2f} {p50:9.1f} {sp50:9.1f} {100*(sp50-p50)/p50:+6.1f}% {fps/base:7.2f}x")
-PY2
-        if [ $s != single ]; then ratios="$ratios $(/usr/bin/python3 -c "print($fps / $base)")"; fi
+      runs=""
+      for s in single $best; do
+        read n k < "$TMP/$m.$s.nk"
+        $BIN simulate $P --cluster "$TMP/$m.r$r.spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n \
+          --in-flight $k --json > "$TMP/$m.$s.r$r.now.json" 2>/dev/null
+        runs="$runs $s:$TMP/$m.$s.r$r.json:$TMP/$m.$s.pred.json:$TMP/$m.$s.r$r.now.json"
       done
+      bench/testbed_rows.py round $m $bw $h $runs
+      all="$all$runs"
     done
-    /usr/bin/python3 - "$m" "$bw" "$best" "$ratios" "$fps_single" "$fps_best" "$TMP/$m.single.pred.json" "$TMP/$m.$best.pred.json" <<'PY2'
-import json, statistics, sys
-m, bw, best, r, fs, fb, ps, pb = sys.argv[1:]
-r = [float(x) for x in r.split()]
-print(f"{m:9s} {bw:8s} {best}: median speedup {statistics.median(r):.2f}x over {len(r)} rounds ({', '.join(f'{x:.2f}' for x in r)})")
-for name, runs, pred in (("single", fs, ps), (best, fb, pb)):
-    fps = statistics.median(float(x.split(":")[0]) for x in runs.split())
-    p50 = statistics.median(float(x.split(":")[1]) for x in runs.split())
-    p = json.load(open(pred))
-    sf, sl = p["steady_fps"], p["latency_ms"]["p50"]
-    print(f"{m:9s} {bw:8s} {name}: median of rounds: fps {fps:.2f} (simulator {sf:.2f}, err {100 * (sf - fps) / fps:+.1f}%), "
-          f"p50 {p50:.1f} ms (simulator {sl:.1f}, err {100 * (sl - p50) / p50:+.1f}%)")
-PY2
+    bench/testbed_rows.py summary $m $bw $all
   done
   $BIN cluster down --state "$TMP/state.json" >/dev/null
 done
-echo "speedup = throughput / throughput of one device (target >= 3.4x at 1 Gbps; ideal 4x); err = simulator vs measured"
+echo "fps: steady rate; speedup = fps / fps of one device in the same round (target >= 3.4x at 1 Gbps; ideal 4x)"
+echo "sim: the simulator with the profile as measured; now: with it scaled to the host's speed around the round (host = profile / now); err = predicted vs measured"

@@ -17,6 +17,7 @@
 
 #include "cluster/cluster.h"
 #include "testbed/cgroup.h"
+#include "testbed/cpu_probe.h"
 #include "testbed/exec.h"
 #include "testbed/names.h"
 #include "testbed/network.h"
@@ -160,6 +161,51 @@ TEST(TestbedCgroup, QuotaRespectsKernelMinimum) {
   EXPECT_EQ(q.quota_us, 30000);
 }
 
+TEST(TestbedCpuProbe, ParsesBenchOutputAndTakesTheMedianFactor) {
+  // `coinfer bench --json`: the mean of the timed runs, in seconds, from its
+  // last JSON line; anything else is an error naming the run.
+  const std::string out =
+      "loading\n{\"latency_ms\": {\"mean\": 40.0, \"median\": 39.0}, \"runs\": 8}\n"
+      "{\"latency_ms\": {\"mean\": 160.5, \"median\": 150}, \"runs\": 8}\n";
+  Result<double> s = bench_seconds(out, "w0");
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_DOUBLE_EQ(*s, 0.1605);
+  for (const char* bad : {"", "garbage\n", "{\"latency_ms\": {\"mean\": \"x\"}}",
+                          "{\"latency_ms\": {\"mean\": 0}}", "{\"latency_ms\": 3}"}) {
+    Result<double> e = bench_seconds(bad, "the run in w1");
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.error().find("the run in w1: no timing"), std::string::npos) << e.error();
+  }
+  Result<double> v = delivered_speed(0.04, 0.16);
+  ASSERT_TRUE(v.ok()) << v.error();
+  EXPECT_DOUBLE_EQ(*v, 0.25);
+  EXPECT_FALSE(delivered_speed(0, 0.16).ok());
+  EXPECT_FALSE(delivered_speed(0.04, -1).ok());
+  // Median of delivered / specified: one hiccup (w1) does not move it.
+  EXPECT_DOUBLE_EQ(delivery_factor({0.24, 0.15, 0.23, 0.24}, {0.25, 0.25, 0.25, 0.25}),
+                   (0.23 + 0.24) / 2 / 0.25);
+  EXPECT_DOUBLE_EQ(delivery_factor({0.36, 0.1, 0.2}, {0.4, 0.25, 0.25}), 0.8);
+  EXPECT_DOUBLE_EQ(delivery_factor({}, {}), 1.0);
+}
+
+TEST(TestbedCpuProbe, AFailingWorkloadIsOneLineNamingIt) {
+  TempDir dir;
+  std::vector<CpuProbeDevice> devs{{"", 1, dir.path() + "/d0.log"}};
+  CpuProbeOptions o;
+  o.bin = "/bin/false";  // exits 1
+  Result<std::vector<double>> r = probe_cpu(devs, dir.path() + "/free.log", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("`/bin/false bench` on a free core: exit 1"), std::string::npos)
+      << r.error();
+  o.bin = "/bin/echo";  // exits 0, prints no timing
+  r = probe_cpu(devs, dir.path() + "/free.log", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("the free-core run: no timing in its output: bench zoo:resnet18"),
+            std::string::npos)
+      << r.error();
+  EXPECT_EQ(r.error().find('\n'), std::string::npos);
+}
+
 TEST(TestbedState, RoundTrip) {
   State s;
   s.cluster = "x";
@@ -293,6 +339,20 @@ TEST_F(TestbedEmulated, UpProbeDown) {
       std::vector<pid_t> tasks = cgroup_tasks(cg);
       EXPECT_NE(std::find(tasks.begin(), tasks.end(), worker), tasks.end()) << cg;
     }
+    // The compute probe: the effective speed is what the quota delivers, a
+    // bit under the specified 0.25 (one factor for both devices), and the
+    // effective spec carries it.
+    auto eff = cluster::load(j["spec"].get<std::string>());
+    ASSERT_TRUE(eff.ok()) << eff.error();
+    const double v = j["workers"][0]["speed"].get<double>();
+    std::printf("  effective speed %.4f (spec 0.25)\n", v);
+    EXPECT_GT(v, 0.15);
+    EXPECT_LT(v, 0.30);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_DOUBLE_EQ(j["workers"][i]["speed"].get<double>(), v);
+      EXPECT_DOUBLE_EQ(eff->devices[i].speed, v);
+    }
+    EXPECT_NE(eff->description.find("speeds measured by its compute probe"), std::string::npos);
   } else {
     ADD_FAILURE() << "no cgroup cpu quota on this machine: " << st->compute;
   }

@@ -1,7 +1,8 @@
 // coinfer demo: the main job on an embedded local cluster. Brings up a local
 // emulated heterogeneous cluster (network namespaces + tc + CPU quotas when
-// root, else plain loopback processes with duty-cycle slowdown), measures a
-// profile of this machine, plans with every strategy and keeps the best
+// root, else plain loopback processes with duty-cycle slowdown; with quotas,
+// the speed they deliver measured), measures a profile of this machine, plans
+// on the cluster's effective spec with every strategy and keeps the best
 // predicted one, streams frames through it and through the fastest device
 // alone, checks the outputs are bit-identical to a local run, prints the
 // comparison and tears everything down.
@@ -79,14 +80,36 @@ void demo(const DemoArgs& a) {
               }(),
               spec.devices.size());
 
-  // 1. A measured profile of one core of this machine: the devices' speeds
+  // 1. The cluster; with CPU quotas its compute probe measures the speed
+  //    each quota delivers, and the effective spec carries it.
+  testbed::UpOptions uo;
+  uo.emulate = !a.no_emulation && geteuid() == 0;
+  uo.netperf = false;
+  uo.cpu_probe = true;
+  uo.log = [](const std::string& line) { std::printf("    %s\n", line.c_str()); };
+  if (!uo.emulate && !a.no_emulation)
+    std::printf("- not root: running without network emulation (loopback, duty-cycle slowdown)\n");
+  std::printf("- bringing up the cluster (%s)...\n", uo.emulate ? "namespaces, tc, cgroups" : "loopback");
+  std::fflush(stdout);
+  testbed::State st = unwrap(testbed::up(spec, uo));
+  struct Down {
+    testbed::State& s;
+    ~Down() {
+      Status d = testbed::down(s);
+      std::printf("- cluster down%s\n", d.ok() ? "" : (": " + d.message()).c_str());
+    }
+  } down{st};
+  cluster::ClusterSpec live = unwrap(cluster::parse(st.effective_spec, st.effective_spec_path));
+
+  // 2. A measured profile of one core of this machine: the devices' speeds
   //    are relative to it.
   std::printf("- profiling this machine (per block, latency vs rows)...\n");
   std::fflush(stdout);
   cost::Profile ref = profile_this_machine(g, 1, 4, 3);
-  cost::CostModel cm = unwrap(cost::CostModel::create(g, blocks, spec, ref));
+  cost::CostModel cm = unwrap(cost::CostModel::create(g, blocks, live, ref));
 
-  // 2. Plan with every strategy, keep the best predicted throughput.
+  // 3. Plan with every strategy on the effective spec, keep the best
+  //    predicted throughput.
   std::printf("- planning (%zu strategies, simulator predictions):\n",
               planners::strategies().size());
   sim::Options so;
@@ -116,25 +139,6 @@ void demo(const DemoArgs& a) {
     }
   }
   if (best.stages.empty() || single.stages.empty()) check(errorf("demo: no plan could be made"));
-
-  // 3. The cluster.
-  testbed::UpOptions uo;
-  uo.emulate = !a.no_emulation && geteuid() == 0;
-  uo.netperf = false;
-  uo.log = [](const std::string& line) { std::printf("    %s\n", line.c_str()); };
-  if (!uo.emulate && !a.no_emulation)
-    std::printf("- not root: running without network emulation (loopback, duty-cycle slowdown)\n");
-  std::printf("- bringing up the cluster (%s)...\n", uo.emulate ? "namespaces, tc, cgroups" : "loopback");
-  std::fflush(stdout);
-  testbed::State st = unwrap(testbed::up(spec, uo));
-  struct Down {
-    testbed::State& s;
-    ~Down() {
-      Status d = testbed::down(s);
-      std::printf("- cluster down%s\n", d.ok() ? "" : (": " + d.message()).c_str());
-    }
-  } down{st};
-  cluster::ClusterSpec live = unwrap(cluster::parse(st.effective_spec, st.effective_spec_path));
 
   // 4. Stream frames: the fastest device alone, then the best plan.
   runtime::RunOptions ro;
