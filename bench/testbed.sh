@@ -21,12 +21,6 @@ TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
 cleanup() { $BIN cluster down --all >/dev/null 2>&1 || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-# The free core's time of the whole model now (mean of a few runs, seconds).
-host_seconds() {
-  local runs=6; [ "$1" = vgg16 ] && runs=2
-  $BIN bench zoo:$1 --threads 1 --runs $runs --warmup 1 --json \
-    | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['latency_ms']['mean'] / 1e3)"
-}
 bench/testbed_rows.py header
 for bw in 1Gbps 100Mbps; do
   /usr/bin/python3 - "$bw" "$TMP/spec.json" <<'PY'
@@ -39,9 +33,7 @@ PY
   $BIN cluster up --spec "$TMP/spec.json" --state "$TMP/state.json" --no-netperf >/dev/null
   LIVE="$TMP/state.json.d/spec.json"
   for m in vgg16 resnet34; do
-    # Profiled right before its runs: the host's speed drifts by 10% within
-    # minutes, and a profile from the start of the script mispredicted the
-    # later runs by up to 20% (runs I-K, docs/BENCHMARKS.md).
+    # The profile the plans are chosen with, taken right before them.
     $BIN profile device --model zoo:$m -o "$TMP/$m.profile.json" --points 5 --repeats 3 >/dev/null
     P="--model zoo:$m --profile $TMP/$m.profile.json"
     # Best plan by prediction.
@@ -52,49 +44,32 @@ PY
       if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$fps') > float('$bestfps') else 1)"; then best=$s; bestfps=$fps; fi
     done
     $BIN plan $P --cluster "$LIVE" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
-    # Frames and in-flight count of each plan (stages + 1), and the
-    # simulator's prediction for it.
+    # Frames and in-flight count of each plan (stages + 1).
     for s in single $best; do
       n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 2) / 3 ))
       # stages of the longest pipeline (interleaved plans hold several)
       stages=$(/usr/bin/python3 -c "import json, collections; s = json.load(open('$TMP/$m.$s.plan.json'))['stages']; print(max(collections.Counter(x.get('pipeline', 0) for x in s).values()))")
       echo "$n $((stages + 1))" > "$TMP/$m.$s.nk"
-      $BIN simulate $P --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" --frames $n \
-        --in-flight $((stages + 1)) --json > "$TMP/$m.$s.pred.json" 2>/dev/null
     done
     # Single device and best plan alternate, ROUNDS times: the host's speed
-    # drifts, so each round's ratio compares runs a few seconds apart. Around
-    # each round the whole model is timed on a free core; "now" is the
-    # simulator with the profile scaled by that time over the profile's own
-    # (the speeds of a copy of the effective spec divided by it).
-    whole=$(/usr/bin/python3 -c "import json; print(json.load(open('$TMP/$m.profile.json'))['whole_seconds'])")
+    # drifts, so each round's ratio compares runs a few seconds apart. Each
+    # round is predicted by the simulator (same plans, same effective spec)
+    # from a profile taken right before it: a profile from a few minutes
+    # earlier mispredicted by up to 20% (runs I-K, docs/BENCHMARKS.md).
     all=""
     for r in $(seq "$ROUNDS"); do
-      t0=$(host_seconds $m)
+      $BIN profile device --model zoo:$m -o "$TMP/$m.r$r.profile.json" --points 5 --repeats 3 >/dev/null 2>&1
+      runs=""
       for s in single $best; do
         read n k < "$TMP/$m.$s.nk"
         $BIN run --key "$TMP/state.json.d/coordinator.key" --model zoo:$m --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" \
           --frames $n --in-flight $k --json > "$TMP/$m.$s.r$r.json" 2>/dev/null
+        $BIN simulate --model zoo:$m --profile "$TMP/$m.r$r.profile.json" --cluster "$LIVE" --plan "$TMP/$m.$s.plan.json" \
+          --frames $n --in-flight $k --json > "$TMP/$m.$s.r$r.sim.json" 2>/dev/null
+        runs="$runs $s:$TMP/$m.$s.r$r.json:$TMP/$m.$s.r$r.sim.json"
       done
-      t1=$(host_seconds $m)
-      h=$(/usr/bin/python3 - "$LIVE" "$TMP/$m.r$r.spec.json" "$whole" "$t0" "$t1" <<'PY2'
-import json, sys
-live, out, whole, t0, t1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
-h = whole / ((t0 + t1) / 2)
-s = json.load(open(live))
-for d in s["devices"]: d["speed"] *= h
-json.dump(s, open(out, "w"))
-print(h)
-PY2
-)
-      runs=""
-      for s in single $best; do
-        read n k < "$TMP/$m.$s.nk"
-        $BIN simulate $P --cluster "$TMP/$m.r$r.spec.json" --plan "$TMP/$m.$s.plan.json" --frames $n \
-          --in-flight $k --json > "$TMP/$m.$s.r$r.now.json" 2>/dev/null
-        runs="$runs $s:$TMP/$m.$s.r$r.json:$TMP/$m.$s.pred.json:$TMP/$m.$s.r$r.now.json"
-      done
-      bench/testbed_rows.py round $m $bw $h $runs
+      whole=$(/usr/bin/python3 -c "import json; print(1e3 * json.load(open('$TMP/$m.r$r.profile.json'))['whole_seconds'])")
+      bench/testbed_rows.py round $m $bw $whole $runs
       all="$all$runs"
     done
     bench/testbed_rows.py summary $m $bw $all
@@ -102,4 +77,4 @@ PY2
   $BIN cluster down --state "$TMP/state.json" >/dev/null
 done
 echo "fps: steady rate; speedup = fps / fps of one device in the same round (target >= 3.4x at 1 Gbps; ideal 4x)"
-echo "sim: the simulator with the profile as measured; now: with it scaled to the host's speed around the round (host = profile / now); err = predicted vs measured"
+echo "sim: the simulator for the same plan and cluster with a profile taken right before the round (whole: its whole-model ms); err = predicted vs measured"

@@ -27,6 +27,7 @@
 #include "onnx/importer.h"
 #include "planners/planner.h"
 #include "runtime/coordinator.h"
+#include "runtime/slowdown.h"
 #include "runtime/local_cluster.h"
 #include "runtime/model_source.h"
 #include "runtime/routing.h"
@@ -519,6 +520,19 @@ TEST(RuntimeBadInput, GarbageToBandsAndControlIsCountedAndSurvived) {
   // The worker still works.
   expect_identical("yolov2_tiny",
                    make_plan("yolov2_tiny", {stage(0, 15, {{"w1", {0, 7}}, {"w2", {7, 13}}})}), 1);
+}
+
+TEST(RuntimeUnit, PollTimeoutRoundsUp) {
+  // A wait of under 1 ms is a 1 ms poll: as a 0 ms one the coordinator's loop
+  // spun a core for every refused send while a dead worker's frames timed out.
+  EXPECT_EQ(rt::poll_timeout_ms(1, 0), 1);
+  EXPECT_EQ(rt::poll_timeout_ms(999'999, 0), 1);
+  EXPECT_EQ(rt::poll_timeout_ms(1'000'000, 0), 1);
+  EXPECT_EQ(rt::poll_timeout_ms(1'000'001, 0), 2);
+  EXPECT_EQ(rt::poll_timeout_ms(20'000'000, 0), 20);
+  EXPECT_EQ(rt::poll_timeout_ms(5, 5), 0);
+  EXPECT_EQ(rt::poll_timeout_ms(0, 7), 0);
+  EXPECT_EQ(rt::poll_timeout_ms(INT64_MAX, 0), INT32_MAX);
 }
 
 TEST(RuntimeBadInput, UnreachableWorkerFailsWithinTheTimeout) {

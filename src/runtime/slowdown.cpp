@@ -1,5 +1,8 @@
 #include "runtime/slowdown.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -18,6 +21,11 @@ int64_t now(clockid_t c) {
 }  // namespace
 
 int64_t steady_now_ns() { return now(CLOCK_MONOTONIC); }
+int poll_timeout_ms(int64_t until_ns, int64_t now_ns) {
+  if (until_ns <= now_ns) return 0;
+  return int(std::min<int64_t>((until_ns - now_ns + 999'999) / 1'000'000, INT32_MAX));
+}
+
 int64_t thread_cpu_now_ns() { return now(CLOCK_THREAD_CPUTIME_ID); }
 
 void set_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); }

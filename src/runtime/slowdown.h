@@ -17,6 +17,9 @@ namespace coinfer::runtime {
 
 int64_t steady_now_ns();      // CLOCK_MONOTONIC (= std::chrono::steady_clock), ns
 int64_t thread_cpu_now_ns();  // CLOCK_THREAD_CPUTIME_ID, ns
+// Milliseconds a poll waits from now_ns until until_ns: rounded up (a wait of
+// under 1 ms as a 0 ms poll spins the loop until then), and >= 0.
+int poll_timeout_ms(int64_t until_ns, int64_t now_ns);
 void set_timer_slack();       // prctl(PR_SET_TIMERSLACK, 1): 1 ns slack
 
 class DutyCycle {

@@ -92,7 +92,7 @@ class Streamer {
         }
         wake = std::min(wake, next_beat);
       }
-      RETURN_IF_ERROR(poll(int(std::max<int64_t>(0, (wake - steady_now_ns()) / 1'000'000))));
+      RETURN_IF_ERROR(poll(poll_timeout_ms(wake, steady_now_ns())));
       now = steady_now_ns();
       if (ctl && lost_workers(now)) break;
       for (auto it = live_.begin(); it != live_.end();) {
@@ -159,6 +159,14 @@ class Streamer {
       for (size_t j = 0; j < l.first->size(); ++j) {
         if (l.sent[j]) continue;
         const PartRoute& pr = (*l.first)[j];
+        net::Socket& sock = *s_.peers[size_t(s_.peer_of.at(pr.device))].band;
+        // Not writable (queue full, or the worker gone): no band to build.
+        // Slicing the input for a send that is then refused, every
+        // millisecond, kept a core busy while a dead worker's frames timed out.
+        if (!(sock.raw().get(zmq::sockopt::events) & ZMQ_POLLOUT)) {
+          blocked = true;
+          continue;
+        }
         net::Band b;
         b.deployment_id = s_.deployment_id;
         b.frame_id = f;
@@ -166,7 +174,7 @@ class Streamer {
         b.part = 0;
         b.tensor = l.input.slice(pr.in);
         const uint64_t bytes = uint64_t(b.tensor.data.size()) * 4;
-        if (!s_.peers[size_t(s_.peer_of.at(pr.device))].band->send(std::move(b)).ok()) {
+        if (!sock.send(std::move(b)).ok()) {
           blocked = true;
           continue;
         }
