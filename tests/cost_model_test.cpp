@@ -98,6 +98,24 @@ TEST(CostModel, MeasuredProfileRoundTrips) {
   EXPECT_EQ(q->io_seconds_per_byte, 1.5e-9);
 }
 
+// Blocks at full rows less cuts against the whole pass: what measure_profile
+// checks to measure again after a host hiccup.
+TEST(CostModel, ProfileInconsistencyComparesBlocksLessCutsWithTheWholePass) {
+  cost::Profile p;
+  p.blocks = {{{1, 8}, {0.001, 0.030}}, {{4}, {0.050}}};
+  p.cut_seconds = {0, 0.005};
+  p.whole_seconds = 0.075;
+  EXPECT_NEAR(cost::profile_inconsistency(p), 0.0, 1e-12);
+  // The hiccup of 2026-12-02: blocks 106.6 ms, cuts 65.1, whole 71.6.
+  p.blocks = {{{1}, {0.1066}}};
+  p.cut_seconds = {0.0651};
+  p.whole_seconds = 0.0716;
+  EXPECT_NEAR(cost::profile_inconsistency(p), (0.1066 - 0.0651 - 0.0716) / 0.0716, 1e-12);
+  EXPECT_GT(std::abs(cost::profile_inconsistency(p)), cost::kProfileTolerance);
+  p.whole_seconds = 0;  // not measured: nothing to compare
+  EXPECT_EQ(cost::profile_inconsistency(p), 0);
+}
+
 // A task pays its blocks, less the cuts inside it (scaled by the rows of the
 // value at the cut), plus its input and output bands through the transport.
 TEST(CostModel, TaskPaysItsBlocksLessItsCutsPlusItsBands) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
@@ -162,8 +164,9 @@ Profile analytic_profile(const graph::Graph& g, const std::vector<graph::Block>&
 // then. Timed alone and again and again, large-weight blocks measured 15-25%
 // faster than inside a frame (resnet34's layer4: 2.4 ms alone, 2.9 ms after
 // the block before it), and a pipeline stage of them was predicted too fast.
-Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, int repeats) {
-  if (points < 2 || repeats < 1) return errorf("profile: points >= 2 and repeats >= 1 required");
+namespace {
+
+Result<Profile> measure_once(const graph::Graph& g, int threads, int points, int repeats) {
   kernels::ExecOptions eo;  // the default backend, as workers use
   eo.threads = threads;
   eo.max_programs = int(g.nodes.size()) + 1;  // one pass's programs (one per block) stay
@@ -254,6 +257,32 @@ Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, 
   std::sort(whole.begin(), whole.end());
   p.whole_seconds = whole[whole.size() / 2];
   return p;
+}
+
+}  // namespace
+
+double profile_inconsistency(const Profile& p) {
+  if (!(p.whole_seconds > 0)) return 0;
+  double s = 0;
+  for (const BlockTable& b : p.blocks) s += b.seconds.empty() ? 0 : b.seconds.back();
+  for (double c : p.cut_seconds) s -= c;
+  return (s - p.whole_seconds) / p.whole_seconds;
+}
+
+Result<Profile> measure_profile(const graph::Graph& g, int threads, int points, int repeats) {
+  if (points < 2 || repeats < 1) return errorf("profile: points >= 2 and repeats >= 1 required");
+  Profile best;
+  double best_off = std::numeric_limits<double>::infinity();
+  for (int attempt = 0; attempt < kProfileAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(Profile p, measure_once(g, threads, points, repeats));
+    const double off = std::abs(profile_inconsistency(p));
+    if (off < best_off) {
+      best = std::move(p);
+      best_off = off;
+    }
+    if (off <= kProfileTolerance) break;
+  }
+  return best;
 }
 
 // --- CostModel ---
