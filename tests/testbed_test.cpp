@@ -186,6 +186,11 @@ TEST(TestbedCpuProbe, ParsesBenchOutputAndTakesTheMedianFactor) {
                    (0.23 + 0.24) / 2 / 0.25);
   EXPECT_DOUBLE_EQ(delivery_factor({0.36, 0.1, 0.2}, {0.4, 0.25, 0.25}), 0.8);
   EXPECT_DOUBLE_EQ(delivery_factor({}, {}), 1.0);
+  // More than the quota's share is the free core's noise: at most 1.
+  EXPECT_DOUBLE_EQ(delivery_factor({0.266, 0.259, 0.252}, {0.25, 0.25, 0.25}), 1.0);
+  EXPECT_DOUBLE_EQ(median({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  EXPECT_DOUBLE_EQ(median({}), 0);
 }
 
 TEST(TestbedCpuProbe, AFailingWorkloadIsOneLineNamingIt) {

@@ -18,14 +18,18 @@ Result<double> delivered_speed(double free_core_s, double device_s) {
   return free_core_s / device_s;
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 double delivery_factor(const std::vector<double>& delivered, const std::vector<double>& specified) {
   std::vector<double> r;
   for (size_t i = 0; i < delivered.size() && i < specified.size(); ++i)
     r.push_back(delivered[i] / specified[i]);
-  if (r.empty()) return 1;
-  std::sort(r.begin(), r.end());
-  const size_t n = r.size();
-  return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+  return r.empty() ? 1 : std::min(1.0, median(r));
 }
 
 Result<double> bench_seconds(const std::string& output, const std::string& what) {
@@ -72,11 +76,13 @@ std::string read_all(const std::string& path) {
 
 }  // namespace
 
-Result<std::vector<double>> probe_cpu(const std::vector<CpuProbeDevice>& devices,
-                                      const std::string& free_log_path,
-                                      const CpuProbeOptions& o) {
+namespace {
+
+// One round: the free core, every device at once, the free core again.
+Result<std::vector<double>> probe_round(const std::vector<CpuProbeDevice>& devices,
+                                        const std::string& free_log_path,
+                                        const CpuProbeOptions& o) {
   ASSIGN_OR_RETURN(double before, free_core_seconds(o, free_log_path));
-  // Every device at once, each in its cgroup.
   std::vector<pid_t> pids;
   auto stop_all = [&] {
     for (pid_t p : pids) stop_process(p, 500);
@@ -107,6 +113,21 @@ Result<std::vector<double>> probe_cpu(const std::vector<CpuProbeDevice>& devices
     ASSIGN_OR_RETURN(double v, delivered_speed((before + after) / 2, s));
     speeds.push_back(v);
   }
+  return speeds;
+}
+
+}  // namespace
+
+Result<std::vector<double>> probe_cpu(const std::vector<CpuProbeDevice>& devices,
+                                      const std::string& free_log_path,
+                                      const CpuProbeOptions& o) {
+  std::vector<std::vector<double>> per_device(devices.size());
+  for (int r = 0; r < std::max(1, o.rounds); ++r) {
+    ASSIGN_OR_RETURN(std::vector<double> v, probe_round(devices, free_log_path, o));
+    for (size_t i = 0; i < v.size(); ++i) per_device[i].push_back(v[i]);
+  }
+  std::vector<double> speeds;
+  for (std::vector<double>& v : per_device) speeds.push_back(median(v));
   return speeds;
 }
 
