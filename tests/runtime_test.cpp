@@ -31,6 +31,7 @@
 #include "runtime/local_cluster.h"
 #include "runtime/model_source.h"
 #include "runtime/routing.h"
+#include "runtime/segment.h"
 #include "runtime/sha256.h"
 #include "runtime/stats.h"
 
@@ -520,6 +521,17 @@ TEST(RuntimeBadInput, GarbageToBandsAndControlIsCountedAndSurvived) {
   // The worker still works.
   expect_identical("yolov2_tiny",
                    make_plan("yolov2_tiny", {stage(0, 15, {{"w1", {0, 7}}, {"w2", {7, 13}}})}), 1);
+}
+
+TEST(RuntimeUnit, MergeRangesJoinsOverlappingAndTouchingBlockRanges) {
+  // A device's parts in interleaved pipelines share one executor per union.
+  using V = std::vector<Rows>;
+  EXPECT_EQ(rt::merge_ranges(V{{3, 6}, {0, 4}, {8, 9}}), (V{{0, 6}, {8, 9}}));
+  EXPECT_EQ(rt::merge_ranges(V{{4, 9}, {5, 10}, {4, 9}}), (V{{4, 10}}));
+  EXPECT_EQ(rt::merge_ranges(V{{0, 3}, {3, 5}}), (V{{0, 5}}));  // touching
+  EXPECT_EQ(rt::merge_ranges(V{{0, 3}, {4, 5}}), (V{{0, 3}, {4, 5}}));
+  EXPECT_EQ(rt::merge_ranges(V{{2, 2}, {1, 2}}), (V{{1, 2}}));  // empty dropped
+  EXPECT_EQ(rt::merge_ranges(V{}), V{});
 }
 
 TEST(RuntimeUnit, PollTimeoutRoundsUp) {

@@ -98,7 +98,7 @@ class Deployment {
   };
   struct Part {
     PartRoute route;
-    std::shared_ptr<kernels::Executor> ex;  // shared by parts with the same blocks
+    std::shared_ptr<kernels::Executor> ex;  // shared by parts whose block ranges overlap or touch
     int block_base = 0;  // route.first_block in the executor's block numbering
     std::map<uint64_t, Pending> pending;
     std::set<uint64_t> done;  // recent frames already complete (duplicates are refused)

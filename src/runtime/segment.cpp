@@ -1,5 +1,7 @@
 #include "runtime/segment.h"
 
+#include <algorithm>
+
 namespace coinfer::runtime {
 
 Result<Segment> extract_segment(const graph::Graph& g, const std::vector<graph::Block>& blocks,
@@ -51,6 +53,19 @@ Result<Segment> extract_segment(const graph::Graph& g, const std::vector<graph::
   if (!same)
     return errorf("segment [{}, {}): its blocks differ from the whole graph's", a, b);
   return s;
+}
+
+std::vector<Rows> merge_ranges(std::vector<Rows> ranges) {
+  std::erase_if(ranges, [](Rows r) { return r.empty(); });
+  std::sort(ranges.begin(), ranges.end(), [](Rows a, Rows b) { return a.lo < b.lo; });
+  std::vector<Rows> out;
+  for (Rows r : ranges) {
+    if (!out.empty() && r.lo <= out.back().hi)
+      out.back().hi = std::max(out.back().hi, r.hi);
+    else
+      out.push_back(r);
+  }
+  return out;
 }
 
 }  // namespace coinfer::runtime

@@ -19,4 +19,8 @@ struct Segment {
 Result<Segment> extract_segment(const graph::Graph& g, const std::vector<graph::Block>& blocks,
                                 int a, int b);
 
+// Block ranges [lo, hi) merged where they overlap or touch: the unions,
+// ascending ({[0,4), [3,6), [8,9)} -> {[0,6), [8,9)}). Empty ranges dropped.
+std::vector<Rows> merge_ranges(std::vector<Rows> ranges);
+
 }  // namespace coinfer::runtime
