@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FRAMES=${1:-60}
-ROUNDS=${2:-3}
+ROUNDS=${2:-5}
 BIN=$PWD/build/coinfer
 STRATS="pico pico-interleaved layerwise aofl efl modnn"
 TMP=$(mktemp -d /tmp/coinfer-bench-XXXX)
@@ -44,12 +44,12 @@ PY
       if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$fps') > float('$bestfps') else 1)"; then best=$s; bestfps=$fps; fi
     done
     $BIN plan $P --cluster "$LIVE" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
-    # Frames and in-flight count of each plan (stages + 1).
+    # Frames and in-flight count of each plan: `coinfer run`'s default,
+    # stages of the longest pipeline + pipelines (plan::default_in_flight).
     for s in single $best; do
       n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 2) / 3 ))
-      # stages of the longest pipeline (interleaved plans hold several)
-      stages=$(/usr/bin/python3 -c "import json, collections; s = json.load(open('$TMP/$m.$s.plan.json'))['stages']; print(max(collections.Counter(x.get('pipeline', 0) for x in s).values()))")
-      echo "$n $((stages + 1))" > "$TMP/$m.$s.nk"
+      k=$(/usr/bin/python3 -c "import json, collections; c = collections.Counter(x.get('pipeline', 0) for x in json.load(open('$TMP/$m.$s.plan.json'))['stages']); print(max(c.values()) + len(c))")
+      echo "$n $k" > "$TMP/$m.$s.nk"
     done
     # Single device and best plan alternate, ROUNDS times: the host's speed
     # drifts, so each round's ratio compares runs a few seconds apart. Each

@@ -382,6 +382,10 @@ TEST(PlanValidate, InterleavedPipelines) {
   ASSERT_TRUE(spans.ok()) << spans.error();
   EXPECT_EQ(*spans, (std::vector<Rows>{{0, 2}, {2, 4}, {4, 5}}));
   EXPECT_EQ(plan::depth(p), 2);
+  EXPECT_EQ(plan::default_in_flight(p), 2 + 3);  // one waiting frame per pipeline
+  Plan one = p;
+  one.stages.resize(2);  // pipeline 0 alone: stages + 1
+  EXPECT_EQ(plan::default_in_flight(one), 3);
   // Each pipeline must chain from block 0 to the last block on its own.
   p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, 3, 1)};
   EXPECT_NE(errors_of(p).find(fmt::format("pipeline 1 stage 2: blocks [0,3): the last stage must "
@@ -402,6 +406,7 @@ TEST(PlanValidate, InterleavedPipelines) {
         << e;
     EXPECT_FALSE(plan::pipeline_spans(p).ok());
     EXPECT_EQ(plan::depth(p), int(nums.size()));
+    EXPECT_EQ(plan::default_in_flight(p), int(nums.size()) + 1);
   }
   // Memory: a part repeated in another pipeline counts once (one executor).
   p.stages = {whole(0, 2, 0), whole(2, nb, 0), whole(0, 2, 1), whole(2, nb, 1)};

@@ -276,7 +276,17 @@ TEST(Planners, InterleavedPipelinesBalancePicosStages) {
     ASSERT_TRUE(spans.ok()) << spans.error();
     if (spans->size() == 1) continue;
     interleaved.push_back(m);
-    const size_t S = pico->stages.size();
+    // A pico plan with a split stage is interleaved as the chain of its
+    // devices, and only if that lowers the flow model's period by > 0.5%.
+    const bool split = std::any_of(pico->stages.begin(), pico->stages.end(),
+                                   [](const plan::Stage& st) { return st.parts.size() > 1; });
+    const plan::Plan base = split ? planners::single_device_chain(cm, *pico) : *pico;
+    ASSERT_FALSE(base.stages.empty()) << m;
+    if (split)
+      EXPECT_LT(planners::estimate(cm, *x).period_s,
+                planners::estimate(cm, *pico).period_s * (1 - 0.005))
+          << m;
+    const size_t S = base.stages.size();
     std::map<std::string, double> mean;  // device -> mean seconds per frame
     double pico_max = 0;
     auto load = [&](const plan::Stage& st) {
@@ -285,24 +295,25 @@ TEST(Planners, InterleavedPipelinesBalancePicosStages) {
       EXPECT_TRUE(geo.ok());
       return cm.band_seconds(cm.cluster().find(st.parts[0].device), *geo);
     };
-    for (const plan::Stage& st : pico->stages) pico_max = std::max(pico_max, load(st));
+    for (const plan::Stage& st : base.stages) pico_max = std::max(pico_max, load(st));
     for (Rows sp : *spans) {
       ASSERT_EQ(size_t(sp.size()), S) << m;
       for (size_t i = 0; i < S; ++i) {
         const plan::Stage& st = x->stages[size_t(sp.lo) + i];
-        const plan::Stage& base = pico->stages[i];
+        const plan::Stage& b = base.stages[i];
         EXPECT_EQ(st.parts.size(), 1u);
-        EXPECT_EQ(st.parts[0].device, base.parts[0].device) << m;
-        EXPECT_LE(std::abs(st.first_block - base.first_block), 1) << m;
-        EXPECT_LE(std::abs(st.last_block - base.last_block), 1) << m;
+        EXPECT_EQ(st.parts[0].device, b.parts[0].device) << m;
+        EXPECT_LE(std::abs(st.first_block - b.first_block), 2) << m;  // kMaxShift
+        EXPECT_LE(std::abs(st.last_block - b.last_block), 2) << m;
         mean[st.parts[0].device] += load(st) / double(spans->size());
       }
     }
     double x_max = 0;
     for (const auto& [d, v] : mean) x_max = std::max(x_max, v);
     EXPECT_LT(x_max, pico_max * (1 - 0.005)) << m;
-    std::printf("%-14s pico busiest %.2f ms, interleaved (%zu pipelines) busiest mean %.2f ms\n",
-                m.c_str(), pico_max * 1e3, spans->size(), x_max * 1e3);
+    std::printf("%-14s %s busiest %.2f ms, interleaved (%zu pipelines) busiest mean %.2f ms\n",
+                m.c_str(), split ? "chain of pico's devices" : "pico", pico_max * 1e3,
+                spans->size(), x_max * 1e3);
     // A latency bound is kept by every pipeline, or pico's plan comes back.
     planners::Options o;
     o.latency_bound_s = planners::estimate(cm, *pico).latency_s * 1.0001;
@@ -319,6 +330,8 @@ TEST(Planners, InterleavedPipelinesBalancePicosStages) {
   }
   // resnet34's 4-stage pipeline is 6-7% out of balance at block boundaries.
   EXPECT_NE(std::find(interleaved.begin(), interleaved.end(), "resnet34"), interleaved.end());
+  // vgg16's pico plan splits its first stage; the interleaved chain beats it.
+  EXPECT_NE(std::find(interleaved.begin(), interleaved.end(), "vgg16"), interleaved.end());
 }
 
 TEST(Planners, ApicoPicksThePipelineAtHighRateAndAoflAtLowRate) {

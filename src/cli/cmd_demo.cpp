@@ -123,7 +123,7 @@ void demo(const DemoArgs& a) {
       std::printf("    %-16s skipped: %s\n", s.name.c_str(), p.error().c_str());
       continue;
     }
-    so.in_flight = plan::depth(*p) + 1;
+    so.in_flight = plan::default_in_flight(*p);
     Result<sim::Result> r = sim::simulate(*p, cm, so);
     if (!r.ok()) continue;
     const int k = p->stages.back().pipeline + 1;  // interleaved pipelines
@@ -151,7 +151,7 @@ void demo(const DemoArgs& a) {
                               std::tuple{"cooperative", &best, best_fps}}) {
     std::printf("- running %d frames, %s (%s)...\n", a.frames, mode, p->strategy.c_str());
     std::fflush(stdout);
-    ro.in_flight = plan::depth(*p) + 1;
+    ro.in_flight = plan::default_in_flight(*p);
     Row r{mode, p->strategy, 0, fps, unwrap(runtime::run(g, *p, live, ro))};
     std::vector<std::string> devs;
     for (const auto& s : p->stages)

@@ -129,7 +129,7 @@ void run_plan(const PlanArgs& a) {
   sim::Options loop;
   loop.frames = a.frames;
   loop.arrival = sim::Arrival::ClosedLoop;
-  loop.in_flight = std::max(2, 2 * plan::depth(p));
+  loop.in_flight = plan::default_in_flight(p);
   sim::Result r = unwrap(sim::simulate(p, cm, loop));
   sim::Bounds bd = sim::bounds(cm);
   double fraction = bd.compute_fps > 0 ? r.throughput_fps / bd.compute_fps : 0;

@@ -214,7 +214,7 @@ void register_run(CLI::App& app) {
   cmd->add_option("--output", a->output, "where to write its output (.npy)");
   cmd->add_option("--frames", a->frames, "synthetic frames to stream")->check(CLI::Range(1, 10000000));
   cmd->add_option("--rate", a->rate, "frames/s (0 = closed loop)")->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--in-flight", a->in_flight, "closed loop: frames in the system (default stages + 1)")
+  cmd->add_option("--in-flight", a->in_flight, "closed loop: frames in the system (default stages + pipelines: stages + 1 for one pipeline)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--seed", a->seed, "seed of the synthetic frames");
   cmd->add_option("--timeout", a->timeout, "seconds a frame may take before it fails (default 30)")

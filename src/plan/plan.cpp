@@ -378,6 +378,11 @@ int depth(const Plan& p) {
   return d;
 }
 
+int default_in_flight(const Plan& p) {
+  auto spans = pipeline_spans(p);
+  return depth(p) + (spans.ok() ? int(spans->size()) : 1);
+}
+
 Plan single_device_plan(const graph::Graph& g, const std::vector<graph::Block>& blocks,
                         const std::string& device) {
   Plan p;

@@ -59,6 +59,12 @@ Result<std::vector<Rows>> pipeline_spans(const Plan& p);
 // Stages of the longest pipeline: the stage count of a one-pipeline plan
 // (and of a plan whose pipeline numbers are invalid).
 int depth(const Plan& p);
+// Frames a closed loop keeps in flight unless told: depth + pipelines, i.e.
+// one frame waiting at the head of each pipeline (stages + 1 for a plain
+// pipeline). Interleaved pipelines balance a device's load only over their K
+// frames; on the quota testbed resnet34's three pipelines ran 2-3% faster
+// with 8 frames than with stages + 1 = 5 (docs/BENCHMARKS.md, 2026-12-03).
+int default_in_flight(const Plan& p);
 
 // Checks the plan against a model and a cluster: stages cover all blocks in
 // order (each pipeline's); each stage's regions tile its output (no gap, no overlap); regions

@@ -166,6 +166,9 @@ struct FlowLoad {
   std::vector<double> busy;                      // per device
   std::map<std::pair<int, int>, double> channel;  // per device pair (nd = the source)
   double medium = 0;                             // shared medium
+  void add(const FlowLoad& o);
+  // The busiest device or channel, divided by `frames` (the frames loaded).
+  double period(int frames = 1) const;
 };
 double flow_stage_seconds(Context& cx, const Draft* prev, const Draft& s, bool last,
                           FlowLoad* load = nullptr);
@@ -180,7 +183,8 @@ double critical_stage(Context& cx, const Draft* prev, const std::vector<double>&
 
 // Plan-level estimates of a draft sequence (see planners::estimate and
 // planners::pico_estimate).
-Estimate estimate(Context& cx, const std::vector<Draft>& stages);
+// `total`, if given, also accumulates the frame's FlowLoad.
+Estimate estimate(Context& cx, const std::vector<Draft>& stages, FlowLoad* total = nullptr);
 Estimate pico_estimate(Context& cx, const std::vector<Draft>& stages);
 
 // Splits `h` rows in proportion to `weights` (largest remainder), in order;

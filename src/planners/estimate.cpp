@@ -288,18 +288,32 @@ double critical_stage(Context& cx, const Draft* prev, const std::vector<double>&
   return end;
 }
 
-Estimate estimate(Context& cx, const std::vector<Draft>& stages) {
+void FlowLoad::add(const FlowLoad& o) {
+  busy.resize(std::max(busy.size(), o.busy.size()), 0);
+  for (size_t d = 0; d < o.busy.size(); ++d) busy[d] += o.busy[d];
+  for (auto& [k, v] : o.channel) channel[k] += v;
+  medium += o.medium;
+}
+
+double FlowLoad::period(int frames) const {
+  double p = medium;
+  for (double b : busy) p = std::max(p, b);
+  for (auto& [k, v] : channel) p = std::max(p, v);
+  return p / std::max(1, frames);
+}
+
+Estimate estimate(Context& cx, const std::vector<Draft>& stages, FlowLoad* total) {
   Estimate e;
   FlowLoad load;
   for (size_t s = 0; s < stages.size(); ++s) {
-    double t = flow_stage_seconds(cx, s > 0 ? &stages[s - 1] : nullptr, stages[s],
-                                  s + 1 == stages.size(), &load);
+    const Draft* prev = s > 0 ? &stages[s - 1] : nullptr;
+    const bool last = s + 1 == stages.size();
+    double t = flow_stage_seconds(cx, prev, stages[s], last, &load);
     e.stage_s.push_back(t);
     e.latency_s += t;
   }
-  for (double b : load.busy) e.period_s = std::max(e.period_s, b);
-  e.period_s = std::max(e.period_s, load.medium);
-  for (auto& [k, v] : load.channel) e.period_s = std::max(e.period_s, v);
+  e.period_s = load.period();
+  if (total) total->add(load);
   return e;
 }
 

@@ -65,13 +65,20 @@ Result<plan::Plan> plan_ofl(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_aofl(const cost::CostModel& cm, const Options& o);
 Result<plan::Plan> plan_pico(const cost::CostModel& cm, const Options& o);
 // pico, then interleaved pipelines (interleave.cpp): boundaries moved by a
-// block on some of K pipelines; pico's plan when that gains < 0.5%. A finite
-// latency bound is kept by every pipeline.
+// block on some of K pipelines; pico's plan when that gains < 0.5%. When
+// pico's plan splits a stage, the chain of its devices one stage each
+// (single_device_chain) is interleaved too and wins if its flow-model period
+// is lower by more than 0.5%. A finite latency bound is kept by every pipeline.
 Result<plan::Plan> plan_pico_interleaved(const cost::CostModel& cm, const Options& o);
 // The interleaving itself, of any one-pipeline plan of whole single-device
 // stages (other plans come back unchanged).
 Result<plan::Plan> interleave(const cost::CostModel& cm, const plan::Plan& p,
                               double latency_bound_s);
+// The devices of a one-pipeline plan (in order of first use), one whole
+// stage each, over block ranges minimising the busiest stage's load
+// (compute plus its bands' transport); an empty plan if there is none
+// (fewer than 2 devices, more devices than blocks, memory).
+plan::Plan single_device_chain(const cost::CostModel& cm, const plan::Plan& p);
 // PICO exactly as published: Algorithm 1 + Algorithm 2 + balanced rows.
 Result<plan::Plan> plan_pico_paper(const cost::CostModel& cm, const Options& o);
 // EdgeCI: AWAS alone on fixed fused blocks, DPFL alone with proportional

@@ -89,9 +89,10 @@ Estimate estimate_pipeline(Context& cx, const plan::Plan& p, Rows span, F f) {
   return f(cx, stages);
 }
 
-// Interleaved pipelines: the mean of their periods and latencies (the
-// period is then an upper bound: the busiest device's mean load can be
-// lower than the mean of each pipeline's busiest); stage_s of all stages.
+// Interleaved pipelines: the mean of their periods and latencies (for PICO's
+// model the period is then an upper bound: the busiest device's mean load
+// can be lower than the mean of each pipeline's busiest; the flow model
+// replaces it by that mean load); stage_s of all stages.
 template <typename F>
 Estimate estimate_with(const cost::CostModel& cm, const plan::Plan& p, F f) {
   auto spans = plan::pipeline_spans(p);
@@ -109,9 +110,17 @@ Estimate estimate_with(const cost::CostModel& cm, const plan::Plan& p, F f) {
 
 }  // namespace
 
+// Interleaved pipelines load the devices and channels with one frame of each
+// pipeline per K frames: the flow model's period is the busiest mean load.
 Estimate estimate(const cost::CostModel& cm, const plan::Plan& p) {
-  return estimate_with(cm, p,
-                       [](Context& cx, const std::vector<Draft>& s) { return estimate(cx, s); });
+  FlowLoad all;
+  int k = 0;
+  Estimate e = estimate_with(cm, p, [&](Context& cx, const std::vector<Draft>& s) {
+    ++k;
+    return estimate(cx, s, &all);
+  });
+  if (std::isfinite(e.period_s)) e.period_s = all.period(k);
+  return e;
 }
 
 Estimate pico_estimate(const cost::CostModel& cm, const plan::Plan& p) {

@@ -42,7 +42,7 @@ struct RunOptions {
   std::optional<Tensor> input;  // one frame; else `frames` synthetic frames
   int frames = 1;
   double rate = 0;              // frames/s; 0 = closed loop
-  int in_flight = 0;            // closed loop; 0 = number of stages + 1
+  int in_flight = 0;            // closed loop; 0 = plan::default_in_flight
   uint64_t seed = 1;            // synthetic frames
   double hello_timeout_s = 5;
   double deploy_timeout_s = 600;

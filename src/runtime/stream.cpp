@@ -38,7 +38,7 @@ class Streamer {
   Status run() {
     RETURN_IF_ERROR(open_inputs());
     StreamControl* ctl = s_.ctl;
-    const int k = s_.o.in_flight > 0 ? s_.o.in_flight : plan::depth(s_.plan) + 1;
+    const int k = s_.o.in_flight > 0 ? s_.o.in_flight : plan::default_in_flight(s_.plan);
     std::deque<uint64_t> own;
     std::deque<uint64_t>& queue = ctl ? ctl->queue : own;
     if (!ctl) {
