@@ -38,17 +38,18 @@ PY
     P="--model zoo:$m --profile $TMP/$m.profile.json"
     # Best plan by prediction.
     best=""; bestfps=0
-    for s in $STRATS; do
-      fps=$($BIN plan $P --cluster "$LIVE" --strategy $s -o "$TMP/$m.$s.plan.json" --json 2>/dev/null \
-            | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['predicted']['throughput_fps'])" || echo 0)
+    for s in single $STRATS; do
+      $BIN plan $P --cluster "$LIVE" --strategy $s -o "$TMP/$m.$s.plan.json" --json \
+        > "$TMP/$m.$s.planned.json" 2>/dev/null || echo '{}' > "$TMP/$m.$s.planned.json"
+      [ $s = single ] && continue
+      fps=$(/usr/bin/python3 -c "import json; print(json.load(open('$TMP/$m.$s.planned.json')).get('predicted', {}).get('throughput_fps', 0))")
       if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$fps') > float('$bestfps') else 1)"; then best=$s; bestfps=$fps; fi
     done
-    $BIN plan $P --cluster "$LIVE" --strategy single -o "$TMP/$m.single.plan.json" >/dev/null 2>&1
-    # Frames and in-flight count of each plan: `coinfer run`'s default,
-    # stages of the longest pipeline + pipelines (plan::default_in_flight).
+    # Frames and in-flight count of each plan: `coinfer run`'s default
+    # (plan::default_in_flight), which `coinfer plan --json` reports.
     for s in single $best; do
       n=$FRAMES; [ $s = single ] && n=$(( (FRAMES + 2) / 3 ))
-      k=$(/usr/bin/python3 -c "import json, collections; c = collections.Counter(x.get('pipeline', 0) for x in json.load(open('$TMP/$m.$s.plan.json'))['stages']); print(max(c.values()) + len(c))")
+      k=$(/usr/bin/python3 -c "import json; print(json.load(open('$TMP/$m.$s.planned.json'))['in_flight'])")
       echo "$n $k" > "$TMP/$m.$s.nk"
     done
     # Single device and best plan alternate, ROUNDS times: the host's speed

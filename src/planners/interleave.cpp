@@ -94,7 +94,7 @@ std::vector<Option> options(Context& cx, const std::vector<int>& devs,
     if (!std::is_sorted(cut.begin(), cut.end(), std::less_equal<int>())) return;  // a stage < 1 block
     for (size_t i = 0; i + 1 < cut.size(); ++i) {
       const int a = cut[i], b = cut[i + 1];
-      if (a >= b || !cx.fits(devs[i], a, b)) return;
+      if (!cx.fits(devs[i], a, b)) return;
       o.load.push_back(cx.compute_seconds(devs[i], a, b, {0, cx.out_height(b - 1)}));
     }
     out.push_back(std::move(o));
@@ -233,10 +233,10 @@ plan::Plan single_device_chain(const cost::CostModel& cm, const plan::Plan& p) {
   std::vector<std::vector<double>> worst(nd + 1, std::vector<double>(nb + 1, kInf));
   std::vector<std::vector<int>> from(nd + 1, std::vector<int>(nb + 1, -1));
   worst[0][0] = 0;
-  for (size_t i = 1; i <= nd; ++i)
+  for (size_t i = 1; i <= nd; ++i) {
+    const int d = devs[i - 1];
     for (size_t b = i; b <= nb; ++b)
       for (size_t a = i - 1; a < b; ++a) {
-        const int d = devs[i - 1];
         if (!std::isfinite(worst[i - 1][a]) || !cx.fits(d, int(a), int(b))) continue;
         const double t = std::max(
             worst[i - 1][a], cx.compute_seconds(d, int(a), int(b), {0, cx.out_height(int(b) - 1)}));
@@ -245,6 +245,7 @@ plan::Plan single_device_chain(const cost::CostModel& cm, const plan::Plan& p) {
           from[i][b] = int(a);
         }
       }
+  }
   if (!std::isfinite(worst[nd][nb])) return {};
   plan::Plan out;
   out.model = p.model;
